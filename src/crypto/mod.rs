@@ -1,0 +1,255 @@
+//! The only module that names cipher crates.
+//!
+//! - [`kdf`]: Argon2id turns a passphrase into a [`WrapKey`].
+//! - [`wrap_data_key`] / [`unwrap_data_key`]: XChaCha20-Poly1305 wraps the vault's [`DataKey`].
+//! - [`Sealer`]: AES-256-GCM seals records under the data key with a random 96-bit nonce.
+//! - [`Sealer::index_tag`]: HMAC-SHA256 blind index, so a name can be found without decrypting
+//!   every entry.
+//!
+//! Every key type zeroizes on drop and prints as `<redacted>` in `Debug`.
+
+pub mod kdf;
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::XChaCha20Poly1305;
+use hmac::Mac;
+use zeroize::{Zeroize, Zeroizing};
+
+pub use kdf::KdfParams;
+
+/// AES-GCM nonce length (96 bits, NIST SP 800-38D).
+pub const SEAL_NONCE_LEN: usize = 12;
+/// XChaCha20-Poly1305 nonce length.
+pub const WRAP_NONCE_LEN: usize = 24;
+/// AEAD tag length for both ciphers.
+pub const TAG_LEN: usize = 16;
+/// Length of every symmetric key keyward uses.
+pub const KEY_LEN: usize = 32;
+
+/// An authentication tag did not verify: wrong key, or the bytes or their context changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("authentication failed")]
+pub struct AuthFailed;
+
+/// Fills a buffer from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    // getrandom only fails when the OS has no entropy source at all; nothing safe can go on.
+    if getrandom::fill(&mut out).is_err() {
+        eprintln!("keyward: the operating system refused to provide random bytes");
+        std::process::exit(crate::error::exit::FAILURE);
+    }
+    out
+}
+
+macro_rules! secret_key_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(Zeroizing<[u8; KEY_LEN]>);
+
+        impl $name {
+            /// Wraps raw key bytes.
+            pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+                let mut bytes = bytes;
+                let key = Self(Zeroizing::new(bytes));
+                bytes.zeroize();
+                key
+            }
+
+            /// The raw bytes, for the cipher that uses them.
+            pub fn expose(&self) -> &[u8; KEY_LEN] {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+secret_key_type!(
+    /// The random 256-bit key every record is sealed under.
+    DataKey
+);
+secret_key_type!(
+    /// The Argon2id output that wraps the [`DataKey`].
+    WrapKey
+);
+
+impl DataKey {
+    /// A fresh random data key.
+    pub fn generate() -> Self {
+        Self::from_bytes(random_bytes())
+    }
+}
+
+/// Wraps the data key with XChaCha20-Poly1305; `aad` binds every other header field.
+/// Returns the random nonce and the ciphertext with its tag.
+pub fn wrap_data_key(
+    wrap_key: &WrapKey,
+    aad: &[u8],
+    data_key: &DataKey,
+) -> ([u8; WRAP_NONCE_LEN], Vec<u8>) {
+    let cipher = XChaCha20Poly1305::new(wrap_key.expose().into());
+    let nonce: [u8; WRAP_NONCE_LEN] = random_bytes();
+    let payload = Payload {
+        msg: data_key.expose(),
+        aad,
+    };
+    // Encryption with a valid key and in-memory buffers cannot fail.
+    let wrapped = cipher
+        .encrypt(&nonce.into(), payload)
+        .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 encryption is infallible"));
+    (nonce, wrapped)
+}
+
+/// Unwraps the data key. Its tag is the passphrase check: a wrong passphrase and a
+/// tampered header are indistinguishable, and both fail here.
+pub fn unwrap_data_key(
+    wrap_key: &WrapKey,
+    aad: &[u8],
+    nonce: &[u8; WRAP_NONCE_LEN],
+    wrapped: &[u8],
+) -> Result<DataKey, AuthFailed> {
+    let cipher = XChaCha20Poly1305::new(wrap_key.expose().into());
+    let plain = Zeroizing::new(
+        cipher
+            .decrypt(&(*nonce).into(), Payload { msg: wrapped, aad })
+            .map_err(|_| AuthFailed)?,
+    );
+    let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| AuthFailed)?;
+    Ok(DataKey::from_bytes(bytes))
+}
+
+/// Seals and opens records under one data key (AES-256-GCM, random 96-bit nonces).
+/// Sealed form: `nonce (12) || ciphertext || tag (16)`.
+pub struct Sealer {
+    cipher: Aes256Gcm,
+    index_key: Zeroizing<[u8; KEY_LEN]>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(<redacted>)")
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+impl Sealer {
+    /// Prepares the cipher (key schedule once) and the blind-index key for `key`.
+    pub fn new(key: &DataKey) -> Self {
+        let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(key.expose())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"keyward name index v1");
+        let mut index_key = Zeroizing::new([0u8; KEY_LEN]);
+        index_key.copy_from_slice(&mac.finalize().into_bytes());
+        Self {
+            cipher: Aes256Gcm::new(key.expose().into()),
+            index_key,
+        }
+    }
+
+    /// Encrypts `plaintext` with `aad` bound to it.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce: [u8; SEAL_NONCE_LEN] = random_bytes();
+        let ct = self
+            .cipher
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .unwrap_or_else(|_| unreachable!("AES-GCM encryption of a record cannot fail"));
+        let mut out = Vec::with_capacity(SEAL_NONCE_LEN + ct.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out
+    }
+
+    /// Decrypts a sealed record; fails if the bytes or `aad` differ from sealing time.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, AuthFailed> {
+        if sealed.len() < SEAL_NONCE_LEN + TAG_LEN {
+            return Err(AuthFailed);
+        }
+        let (nonce, ct) = sealed.split_at(SEAL_NONCE_LEN);
+        let nonce: [u8; SEAL_NONCE_LEN] = nonce.try_into().map_err(|_| AuthFailed)?;
+        self.cipher
+            .decrypt(&nonce.into(), Payload { msg: ct, aad })
+            .map(Zeroizing::new)
+            .map_err(|_| AuthFailed)
+    }
+
+    /// A keyed tag of `name` for the name index: equal names give equal tags, and
+    /// nothing about the name can be read back without the data key.
+    pub fn index_tag(&self, name: &str) -> [u8; 32] {
+        let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(self.index_key.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(name.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_aad_binding() {
+        let sealer = Sealer::new(&DataKey::generate());
+        let sealed = sealer.seal(b"ctx-a", b"hello");
+        assert_eq!(sealer.open(b"ctx-a", &sealed).unwrap().as_slice(), b"hello");
+        assert_eq!(sealer.open(b"ctx-b", &sealed), Err(AuthFailed));
+        let other = Sealer::new(&DataKey::generate());
+        assert_eq!(other.open(b"ctx-a", &sealed), Err(AuthFailed));
+    }
+
+    #[test]
+    fn every_single_byte_flip_fails() {
+        let sealer = Sealer::new(&DataKey::generate());
+        let sealed = sealer.seal(b"aad", b"a secret value");
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x01;
+            assert_eq!(sealer.open(b"aad", &bad), Err(AuthFailed), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn wrap_unwrap_and_tamper() {
+        let wk = WrapKey::from_bytes(random_bytes());
+        let dk = DataKey::generate();
+        let (nonce, wrapped) = wrap_data_key(&wk, b"header", &dk);
+        let back = unwrap_data_key(&wk, b"header", &nonce, &wrapped).unwrap();
+        assert_eq!(back.expose(), dk.expose());
+        assert!(unwrap_data_key(&wk, b"headeR", &nonce, &wrapped).is_err());
+        for i in 0..wrapped.len() {
+            let mut bad = wrapped.clone();
+            bad[i] ^= 0x80;
+            assert!(unwrap_data_key(&wk, b"header", &nonce, &bad).is_err());
+        }
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let dk = DataKey::from_bytes([0x41; 32]);
+        let s = format!("{dk:?} {:?}", Sealer::new(&dk));
+        assert!(!s.contains("65") && !s.contains("41") && s.contains("redacted"), "{s}");
+    }
+
+    #[test]
+    fn index_tags_are_keyed() {
+        let a = Sealer::new(&DataKey::generate());
+        let b = Sealer::new(&DataKey::generate());
+        assert_eq!(a.index_tag("openai-prod"), a.index_tag("openai-prod"));
+        assert_ne!(a.index_tag("openai-prod"), a.index_tag("openai-dev"));
+        assert_ne!(a.index_tag("openai-prod"), b.index_tag("openai-prod"));
+    }
+}

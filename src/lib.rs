@@ -1,0 +1,16 @@
+//! keyward: an encrypted terminal vault for API keys.
+//!
+//! Rooms: [`crypto`] (ciphers), [`store`] (sled and the header file), [`model`]
+//! (pure types), [`vault`] (the service both faces call), [`cli`] (the scripting face).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod crypto;
+pub mod error;
+pub mod model;
+pub mod store;
+pub mod vault;
+
+pub use error::{Error, Result};
+pub use vault::{Passphrase, Vault};

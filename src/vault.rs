@@ -1,0 +1,722 @@
+//! The vault service: the one API the CLI and the TUI call.
+//!
+//! Opening reads and checks the header file, derives the wrap key and unwraps the data
+//! key *before* sled is opened, so a wrong passphrase or an unknown format leaves every
+//! file as it was. Every change is one [`Batch`] applied as one flushed sled transaction.
+
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, DataKey, KdfParams, Sealer, WrapKey, kdf};
+use crate::error::{Error, Result};
+use crate::model::entry::{validate_date, validate_name};
+use crate::model::provider::{self, aws_access_key_id};
+use crate::model::{Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, mask_secret};
+use crate::store::header::{FORMAT_VERSION, Header};
+use crate::store::{Batch, Store, Tree, create_private_dir};
+
+/// A passphrase, zeroized on drop, never shown by `Debug`.
+#[derive(Clone)]
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// Wraps a passphrase; refuses an empty one.
+    pub fn new(text: String) -> Result<Self> {
+        let text = Zeroizing::new(text);
+        if text.is_empty() {
+            return Err(Error::Passphrase(
+                "an empty passphrase is not allowed; choose a long passphrase".into(),
+            ));
+        }
+        Ok(Self(text))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// Length in characters (for strength hints).
+    pub fn char_len(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+/// Seals under one data key before keyward makes a new one by itself. Far below
+/// the 2^32 random-nonce limit of NIST SP 800-38D.
+pub const REKEY_AFTER: u64 = 1 << 30;
+
+const STATE_EPOCH: &[u8] = b"key_epoch";
+const STATE_SEAL_COUNT: &[u8] = b"seal_count";
+const AAD_LABEL: &[u8] = b"keyward-record-v1";
+/// Plaintext schema of sealed metadata and secrets.
+const RECORD_SCHEMA: u8 = 1;
+
+/// Which part of an entry a sealed record holds (bound into its associated data).
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Meta = 1,
+    Secret = 2,
+}
+
+/// What `add` did besides adding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// The entry as stored.
+    pub entry: Entry,
+    /// Entries that stopped being primary because this one became primary.
+    pub demoted: Vec<String>,
+}
+
+/// An unlocked vault.
+pub struct Vault {
+    dir: PathBuf,
+    header: Header,
+    wrap_key: WrapKey,
+    sealer: Sealer,
+    store: Store,
+    seal_count: u64,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn u64_be(bytes: Option<Vec<u8>>) -> u64 {
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// The directory keyward uses when neither `--vault` nor `KEYWARD_VAULT` is given.
+pub fn default_dir() -> Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "keyward")
+        .map(|d| d.data_dir().join("vault"))
+        .ok_or_else(|| {
+            Error::Invalid(
+                "cannot find a home directory for the vault; pass --vault DIR or set KEYWARD_VAULT"
+                    .into(),
+            )
+        })
+}
+
+/// True when `dir` holds a vault header.
+pub fn exists(dir: &Path) -> bool {
+    Header::path(dir).exists()
+}
+
+fn wrong_passphrase(dir: &Path) -> Error {
+    Error::WrongPassphrase {
+        path: dir.to_path_buf(),
+    }
+}
+
+/// Unwraps a header's data key, deriving the wrap key (reusing `cache` when the salt
+/// and parameters match, so one passphrase costs one derivation).
+fn unwrap_header(
+    header: &Header,
+    passphrase: &Passphrase,
+    cache: &mut Vec<(Vec<u8>, KdfParams, WrapKey)>,
+) -> Result<Option<(WrapKey, DataKey)>> {
+    header.kdf.check_bounds()?;
+    let wrap_key = match cache
+        .iter()
+        .find(|(s, p, _)| *s == header.salt && *p == header.kdf)
+    {
+        Some((_, _, k)) => k.clone(),
+        None => {
+            let k = kdf::derive(passphrase.bytes(), &header.salt, &header.kdf)?;
+            cache.push((header.salt.clone(), header.kdf, k.clone()));
+            k
+        }
+    };
+    Ok(
+        crypto::unwrap_data_key(&wrap_key, &header.aad(), &header.wrap_nonce, &header.wrapped_key)
+            .ok()
+            .map(|dk| (wrap_key, dk)),
+    )
+}
+
+impl Vault {
+    /// Creates a new vault in `dir` (made 0700). Refuses a directory that has one.
+    pub fn create(dir: &Path, passphrase: &Passphrase, kdf_params: KdfParams) -> Result<Self> {
+        kdf_params.check_bounds()?;
+        if exists(dir) {
+            return Err(Error::VaultExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        create_private_dir(dir)?;
+        let store = Store::open(dir)?;
+        let data_key = DataKey::generate();
+        let mut header = Header {
+            version: FORMAT_VERSION,
+            vault_id: crypto::random_bytes(),
+            kdf: kdf_params,
+            salt: Header::new_salt(),
+            key_epoch: 0,
+            wrap_nonce: [0; crypto::WRAP_NONCE_LEN],
+            wrapped_key: Vec::new(),
+        };
+        let wrap_key = kdf::derive(passphrase.bytes(), &header.salt, &header.kdf)?;
+        let (nonce, wrapped) = crypto::wrap_data_key(&wrap_key, &header.aad(), &data_key);
+        header.wrap_nonce = nonce;
+        header.wrapped_key = wrapped;
+        let mut batch = Batch::default();
+        batch.put(Tree::State, STATE_EPOCH, 0u64.to_be_bytes());
+        batch.put(Tree::State, STATE_SEAL_COUNT, 0u64.to_be_bytes());
+        store.apply(&batch)?;
+        // The header goes last: its presence is what makes the directory a vault.
+        header.write_new(dir)?;
+        Header::commit_new(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            sealer: Sealer::new(&data_key),
+            header,
+            wrap_key,
+            store,
+            seal_count: 0,
+        })
+    }
+
+    /// Opens the vault in `dir` with `passphrase`.
+    pub fn open(dir: &Path, passphrase: &Passphrase) -> Result<Self> {
+        let Some(header) = Header::read(&Header::path(dir))? else {
+            return Err(Error::NoVault {
+                path: dir.to_path_buf(),
+            });
+        };
+        let mut cache = Vec::new();
+        // Check the passphrase before sled is opened: a wrong one must change no file.
+        let precheck = match unwrap_header(&header, passphrase, &mut cache)? {
+            Some(found) => Some(found),
+            None => match Header::read(&Header::path_new(dir))? {
+                Some(new) => unwrap_header(&new, passphrase, &mut cache)?,
+                None => None,
+            },
+        };
+        if precheck.is_none() {
+            return Err(wrong_passphrase(dir));
+        }
+        let store = Store::open(dir)?;
+        let epoch = u64_be(store.get(Tree::State, STATE_EPOCH)?);
+        let seal_count = u64_be(store.get(Tree::State, STATE_SEAL_COUNT)?);
+        // Under the lock, settle an interrupted passwd or rekey: the header whose epoch
+        // matches sled's and that this passphrase opens is the vault's header.
+        let current = Header::read(&Header::path(dir))?;
+        let pending = Header::read(&Header::path_new(dir))?;
+        let mut chosen = None;
+        for (is_new, candidate) in [(false, current), (true, pending)] {
+            let Some(h) = candidate else { continue };
+            if chosen.is_none()
+                && h.key_epoch == epoch
+                && let Some((wk, dk)) = unwrap_header(&h, passphrase, &mut cache)?
+            {
+                chosen = Some((is_new, h, wk, dk));
+            }
+        }
+        let Some((is_new, header, wrap_key, data_key)) = chosen else {
+            return Err(wrong_passphrase(dir));
+        };
+        if is_new {
+            Header::commit_new(dir)?;
+        } else {
+            Header::discard_new(dir)?;
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            sealer: Sealer::new(&data_key),
+            header,
+            wrap_key,
+            store,
+            seal_count,
+        })
+    }
+
+    /// The vault's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The KDF parameters in the header.
+    pub fn kdf_params(&self) -> KdfParams {
+        self.header.kdf
+    }
+
+    /// Encryptions made under the current data key.
+    pub fn seal_count(&self) -> u64 {
+        self.seal_count
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.store.len(Tree::Meta)
+    }
+
+    /// True when the vault holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn aad(&self, id: &EntryId, field: Field, rev: u64) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(AAD_LABEL.len() + 16 + 16 + 1 + 8);
+        aad.extend_from_slice(AAD_LABEL);
+        aad.extend_from_slice(&self.header.vault_id);
+        aad.extend_from_slice(&id.0);
+        aad.push(field as u8);
+        aad.extend_from_slice(&rev.to_be_bytes());
+        aad
+    }
+
+    /// Seals a value as a record: `rev (8, big-endian) || nonce || ciphertext || tag`.
+    fn seal_record(&mut self, id: &EntryId, field: Field, rev: u64, plain: &[u8]) -> Vec<u8> {
+        self.seal_count += 1;
+        let mut out = rev.to_be_bytes().to_vec();
+        out.extend_from_slice(&self.sealer.seal(&self.aad(id, field, rev), plain));
+        out
+    }
+
+    fn open_record(&self, id: &EntryId, field: Field, record: &[u8]) -> Result<(u64, Zeroizing<Vec<u8>>)> {
+        let damaged = || Error::Corrupt(format!("record {id} failed authentication"));
+        if record.len() < 8 {
+            return Err(damaged());
+        }
+        let (rev, sealed) = record.split_at(8);
+        let rev = u64::from_be_bytes(rev.try_into().map_err(|_| damaged())?);
+        let plain = self
+            .sealer
+            .open(&self.aad(id, field, rev), sealed)
+            .map_err(|_| damaged())?;
+        if plain.first() != Some(&RECORD_SCHEMA) {
+            return Err(damaged());
+        }
+        Ok((rev, plain))
+    }
+
+    fn decode_meta(&self, id: EntryId, record: &[u8]) -> Result<Entry> {
+        let (rev, plain) = self.open_record(&id, Field::Meta, record)?;
+        let meta = postcard::from_bytes(&plain[1..])
+            .map_err(|_| Error::Corrupt(format!("record {id} does not decode")))?;
+        Ok(Entry { id, meta, rev })
+    }
+
+    fn encode<T: serde::Serialize>(value: &T, size_hint: usize) -> Zeroizing<Vec<u8>> {
+        // Sized up front so the buffer holding a secret is never reallocated (and copied).
+        let mut buf = Zeroizing::new(Vec::with_capacity(size_hint + 256));
+        buf.push(RECORD_SCHEMA);
+        let out = postcard::to_extend(value, std::mem::take(&mut *buf))
+            .unwrap_or_else(|_| unreachable!("postcard encodes plain structs"));
+        Zeroizing::new(out)
+    }
+
+    fn id_from_key(key: &[u8]) -> Result<EntryId> {
+        <[u8; 16]>::try_from(key)
+            .map(EntryId)
+            .map_err(|_| Error::Corrupt("an entry id is not 16 bytes".into()))
+    }
+
+    /// Every entry's metadata, sorted by name. Decrypts no secret.
+    pub fn list(&self) -> Result<Vec<Entry>> {
+        let mut out = Vec::with_capacity(self.len());
+        self.store.for_each(Tree::Meta, |k, v| {
+            out.push(self.decode_meta(Self::id_from_key(k)?, v)?);
+            Ok(())
+        })?;
+        out.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        Ok(out)
+    }
+
+    fn find_id(&self, name: &str) -> Result<Option<EntryId>> {
+        self.store
+            .get(Tree::Names, &self.sealer.index_tag(name))?
+            .map(|k| Self::id_from_key(&k))
+            .transpose()
+    }
+
+    /// The entry named `name`.
+    pub fn entry(&self, name: &str) -> Result<Entry> {
+        let not_found = || Error::EntryNotFound(name.to_string());
+        let id = self.find_id(name)?.ok_or_else(not_found)?;
+        let record = self.store.get(Tree::Meta, &id.0)?.ok_or_else(not_found)?;
+        let entry = self.decode_meta(id, &record)?;
+        if entry.meta.name != name {
+            return Err(Error::Corrupt(format!("the name index points {name} at another entry")));
+        }
+        Ok(entry)
+    }
+
+    /// Decrypts an entry's secret without recording a use.
+    pub fn secret(&self, entry: &Entry) -> Result<Secret> {
+        let record = self
+            .store
+            .get(Tree::Secret, &entry.id.0)?
+            .ok_or_else(|| Error::Corrupt(format!("entry {} has no secret record", entry.id)))?;
+        let (_, plain) = self.open_record(&entry.id, Field::Secret, &record)?;
+        postcard::from_bytes(&plain[1..])
+            .map_err(|_| Error::Corrupt(format!("secret of {} does not decode", entry.id)))
+    }
+
+    /// Decrypts the secret of `name` and records the use (flushed before it returns).
+    pub fn use_secret(&mut self, name: &str) -> Result<(Entry, Secret)> {
+        let mut entry = self.entry(name)?;
+        let secret = self.secret(&entry)?;
+        entry.meta.last_used_at = Some(now());
+        entry.meta.use_count += 1;
+        let mut batch = Batch::default();
+        self.put_meta(&mut batch, &mut entry);
+        self.commit(batch)?;
+        Ok((entry, secret))
+    }
+
+    fn put_meta(&mut self, batch: &mut Batch, entry: &mut Entry) {
+        entry.rev += 1;
+        let plain = Self::encode(&entry.meta, 0);
+        let record = self.seal_record(&entry.id, Field::Meta, entry.rev, &plain);
+        batch.put(Tree::Meta, entry.id.0, record);
+    }
+
+    fn put_secret(&mut self, batch: &mut Batch, id: &EntryId, rev: u64, secret: &Secret) {
+        let size = secret.value.len() + secret.fields.iter().map(|(a, b)| a.len() + b.len() + 8).sum::<usize>();
+        let plain = Self::encode(secret, size);
+        let record = self.seal_record(id, Field::Secret, rev, &plain);
+        batch.put(Tree::Secret, id.0, record);
+    }
+
+    /// Applies a batch with the seal counter, and rekeys when the counter is high.
+    fn commit(&mut self, mut batch: Batch) -> Result<()> {
+        batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
+        self.store.apply(&batch)?;
+        if self.seal_count >= REKEY_AFTER {
+            self.rekey()?;
+        }
+        Ok(())
+    }
+
+    /// Checks a secret against its provider's rules, unless `force`.
+    fn check_secret(provider_id: &str, secret: &Secret, force: bool) -> Result<()> {
+        if secret.value.is_empty() {
+            return Err(Error::Invalid("the secret is empty; paste or pipe the key".into()));
+        }
+        if force {
+            return Ok(());
+        }
+        let p = provider::lookup(provider_id).map_err(Error::Invalid)?;
+        p.check_format(&secret.value).map_err(Error::KeyFormat)?;
+        if p.id == "aws" {
+            match secret.field("access_key_id") {
+                Some(id) if aws_access_key_id(id) => {}
+                _ => {
+                    return Err(Error::KeyFormat(
+                        "an AWS entry needs an access_key_id field of 20 characters starting AKIA or ASIA (--field access_key_id=AKIA…)".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn masked(meta: &EntryMeta, secret: &Secret) -> String {
+        let p = meta.provider_info();
+        mask_secret(&secret.value, p.prefix_of(&secret.value))
+    }
+
+    /// Demotes other primaries of `entry`'s provider and environment into `batch`.
+    fn demote_others(&mut self, batch: &mut Batch, entry: &Entry) -> Result<Vec<String>> {
+        let mut demoted = Vec::new();
+        for mut other in self.list()? {
+            if other.id != entry.id
+                && other.meta.primary
+                && other.meta.provider == entry.meta.provider
+                && other.meta.environment == entry.meta.environment
+            {
+                other.meta.primary = false;
+                other.meta.updated_at = now();
+                demoted.push(other.meta.name.clone());
+                self.put_meta(batch, &mut other);
+            }
+        }
+        Ok(demoted)
+    }
+
+    /// Adds an entry. Refuses a taken name and (unless `force`) a key that does not
+    /// match its provider's format.
+    pub fn add(&mut self, new: NewEntry) -> Result<Saved> {
+        validate_name(&new.name).map_err(Error::Invalid)?;
+        if self.find_id(&new.name)?.is_some() {
+            return Err(Error::NameTaken(new.name));
+        }
+        let mut secret = new.secret.clone();
+        secret.value = secret.value.trim().to_string();
+        let provider = match &new.provider {
+            Some(p) => provider::lookup(p).map_err(Error::Invalid)?,
+            None => provider::infer(&secret.value).ok_or_else(|| {
+                Error::Invalid(
+                    "cannot tell the provider from this key; pass --provider (or --provider custom)"
+                        .into(),
+                )
+            })?,
+        };
+        Self::check_secret(provider.id, &secret, new.force)?;
+        if let Some(d) = &new.expires_at {
+            validate_date(d).map_err(Error::Invalid)?;
+        }
+        let t = now();
+        let env_var = new.env_var.clone().unwrap_or_else(|| {
+            if provider.env_var.is_empty() {
+                provider::custom_env_var(&new.name)
+            } else {
+                provider.env_var.to_string()
+            }
+        });
+        let mut meta = EntryMeta {
+            name: new.name.clone(),
+            provider: provider.id.to_string(),
+            environment: new.environment.clone().unwrap_or_else(|| "prod".into()),
+            env_var,
+            base_url: new.base_url.clone(),
+            model: new.model.clone(),
+            tier: new.tier.clone(),
+            tags: new.tags.clone(),
+            notes: new.notes.clone(),
+            active: !new.inactive,
+            primary: new.primary,
+            expires_at: new.expires_at.clone(),
+            rotate_every_days: new.rotate_every_days,
+            rotated_at: None,
+            created_at: t,
+            updated_at: t,
+            last_used_at: None,
+            use_count: 0,
+            last_error: None,
+            error_count: 0,
+            masked: String::new(),
+            field_names: secret.fields.iter().map(|(n, _)| n.clone()).collect(),
+        };
+        meta.masked = Self::masked(&meta, &secret);
+        let mut entry = Entry {
+            id: EntryId::generate(),
+            meta,
+            rev: 0,
+        };
+        let mut batch = Batch::default();
+        let demoted = if entry.meta.primary {
+            self.demote_others(&mut batch, &entry)?
+        } else {
+            Vec::new()
+        };
+        self.put_secret(&mut batch, &entry.id, 1, &secret);
+        self.put_meta(&mut batch, &mut entry);
+        batch.put(Tree::Names, self.sealer.index_tag(&entry.meta.name), entry.id.0);
+        self.commit(batch)?;
+        Ok(Saved { entry, demoted })
+    }
+
+    /// Changes an entry. Renames keep the name unique; a new secret is checked
+    /// against the (possibly new) provider unless `force`.
+    pub fn update(&mut self, name: &str, patch: EntryPatch) -> Result<Saved> {
+        if patch.is_empty() {
+            return Err(Error::Invalid(
+                "nothing to change; pass at least one flag (see `keyward edit --help`)".into(),
+            ));
+        }
+        let mut entry = self.entry(name)?;
+        let before = entry.meta.clone();
+        let mut batch = Batch::default();
+        let m = &mut entry.meta;
+        if let Some(new_name) = &patch.name
+            && new_name != name
+        {
+            validate_name(new_name).map_err(Error::Invalid)?;
+            if self.find_id(new_name)?.is_some() {
+                return Err(Error::NameTaken(new_name.clone()));
+            }
+            batch.remove(Tree::Names, self.sealer.index_tag(name));
+            batch.put(Tree::Names, self.sealer.index_tag(new_name), entry.id.0);
+            m.name = new_name.clone();
+        }
+        if let Some(p) = &patch.provider {
+            m.provider = provider::lookup(p).map_err(Error::Invalid)?.id.to_string();
+        }
+        if let Some(v) = &patch.environment {
+            m.environment = v.clone();
+        }
+        if let Some(v) = &patch.env_var {
+            m.env_var = v.clone();
+        }
+        if let Some(v) = &patch.base_url {
+            m.base_url = v.clone();
+        }
+        if let Some(v) = &patch.model {
+            m.model = v.clone();
+        }
+        if let Some(v) = &patch.tier {
+            m.tier = v.clone();
+        }
+        if let Some(v) = &patch.tags {
+            m.tags = v.clone();
+        }
+        if let Some(v) = &patch.notes {
+            m.notes = v.clone();
+        }
+        if let Some(v) = patch.active {
+            m.active = v;
+        }
+        if let Some(v) = patch.primary {
+            m.primary = v;
+        }
+        if let Some(v) = &patch.expires_at {
+            if let Some(d) = v {
+                validate_date(d).map_err(Error::Invalid)?;
+            }
+            m.expires_at = v.clone();
+        }
+        if let Some(v) = patch.rotate_every_days {
+            m.rotate_every_days = v;
+        }
+        let provider_changed = m.provider != before.provider;
+        if let Some(secret) = &patch.secret {
+            let mut secret = secret.clone();
+            secret.value = secret.value.trim().to_string();
+            Self::check_secret(&m.provider, &secret, patch.force)?;
+            m.masked = Self::masked(m, &secret);
+            m.field_names = secret.fields.iter().map(|(n, _)| n.clone()).collect();
+            let rev = self
+                .store
+                .get(Tree::Secret, &entry.id.0)?
+                .and_then(|r| r.get(..8).map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default())))
+                .unwrap_or(0);
+            self.put_secret(&mut batch, &entry.id, rev + 1, &secret);
+        } else if provider_changed && !patch.force {
+            let secret = self.secret(&entry)?;
+            Self::check_secret(&entry.meta.provider, &secret, false)?;
+        }
+        if entry.meta == before {
+            return Ok(Saved { entry, demoted: Vec::new() });
+        }
+        entry.meta.updated_at = now();
+        let demoted = if entry.meta.primary
+            && (!before.primary
+                || provider_changed
+                || entry.meta.environment != before.environment)
+        {
+            self.demote_others(&mut batch, &entry)?
+        } else {
+            Vec::new()
+        };
+        self.put_meta(&mut batch, &mut entry);
+        self.commit(batch)?;
+        Ok(Saved { entry, demoted })
+    }
+
+    /// Enables or disables an entry.
+    pub fn set_active(&mut self, name: &str, active: bool) -> Result<Saved> {
+        self.update(
+            name,
+            EntryPatch {
+                active: Some(active),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Deletes an entry (metadata, secret and name index) in one transaction.
+    pub fn remove(&mut self, name: &str) -> Result<Entry> {
+        let entry = self.entry(name)?;
+        let mut batch = Batch::default();
+        batch.remove(Tree::Meta, entry.id.0);
+        batch.remove(Tree::Secret, entry.id.0);
+        batch.remove(Tree::Names, self.sealer.index_tag(name));
+        self.commit(batch)?;
+        Ok(entry)
+    }
+
+    /// Re-wraps the data key under a new passphrase (new salt, same KDF parameters).
+    /// No entry record is rewritten.
+    pub fn change_passphrase(&mut self, new: &Passphrase) -> Result<()> {
+        let mut header = self.header.clone();
+        header.salt = Header::new_salt();
+        let wrap_key = kdf::derive(new.bytes(), &header.salt, &header.kdf)?;
+        let data_key = crypto::unwrap_data_key(
+            &self.wrap_key,
+            &self.header.aad(),
+            &self.header.wrap_nonce,
+            &self.header.wrapped_key,
+        )
+        .map_err(|_| Error::Corrupt("the header no longer unwraps".into()))?;
+        let (nonce, wrapped) = crypto::wrap_data_key(&wrap_key, &header.aad(), &data_key);
+        header.wrap_nonce = nonce;
+        header.wrapped_key = wrapped;
+        header.write_new(&self.dir)?;
+        Header::commit_new(&self.dir)?;
+        self.header = header;
+        self.wrap_key = wrap_key;
+        Ok(())
+    }
+
+    /// Makes a new data key and re-seals every record under it in one transaction.
+    /// Returns the number of entries re-sealed.
+    pub fn rekey(&mut self) -> Result<usize> {
+        let entries = self.list()?;
+        let secrets = entries
+            .iter()
+            .map(|e| {
+                let rev = u64_be(self.store.get(Tree::Secret, &e.id.0)?.map(|r| r[..8.min(r.len())].to_vec()));
+                Ok((rev, self.secret(e)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let data_key = DataKey::generate();
+        let mut header = self.header.clone();
+        header.key_epoch += 1;
+        let (nonce, wrapped) = crypto::wrap_data_key(&self.wrap_key, &header.aad(), &data_key);
+        header.wrap_nonce = nonce;
+        header.wrapped_key = wrapped;
+
+        let old_tags: Vec<[u8; 32]> = entries.iter().map(|e| self.sealer.index_tag(&e.meta.name)).collect();
+        let old_sealer = std::mem::replace(&mut self.sealer, Sealer::new(&data_key));
+        let old_count = std::mem::replace(&mut self.seal_count, 0);
+        let mut batch = Batch::default();
+        for tag in old_tags {
+            batch.remove(Tree::Names, tag);
+        }
+        for (mut entry, (secret_rev, secret)) in entries.into_iter().zip(secrets) {
+            entry.rev -= 1; // put_meta bumps it; keep the record version as it was
+            self.put_meta(&mut batch, &mut entry);
+            self.put_secret(&mut batch, &entry.id, secret_rev, &secret);
+            batch.put(Tree::Names, self.sealer.index_tag(&entry.meta.name), entry.id.0);
+        }
+        let count = self.store.len(Tree::Meta);
+        batch.put(Tree::State, STATE_EPOCH, header.key_epoch.to_be_bytes());
+        batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
+        // header.new first: if we stop after the transaction, open() finds it by its epoch.
+        let result = header
+            .write_new(&self.dir)
+            .and_then(|()| self.store.apply(&batch))
+            .and_then(|()| Header::commit_new(&self.dir));
+        if let Err(e) = result {
+            self.sealer = old_sealer;
+            self.seal_count = old_count;
+            return Err(e);
+        }
+        self.header = header;
+        Ok(count)
+    }
+
+    #[doc(hidden)]
+    /// For tests of the automatic rekey: pretends many encryptions were made.
+    pub fn set_seal_count_for_tests(&mut self, count: u64) {
+        self.seal_count = count;
+    }
+}

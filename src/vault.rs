@@ -714,8 +714,14 @@ impl Vault {
         Ok(count)
     }
 
+    /// For tests that tamper with raw records: the underlying store.
     #[doc(hidden)]
+    pub fn store_for_tests(&self) -> &Store {
+        &self.store
+    }
+
     /// For tests of the automatic rekey: pretends many encryptions were made.
+    #[doc(hidden)]
     pub fn set_seal_count_for_tests(&mut self, count: u64) {
         self.seal_count = count;
     }

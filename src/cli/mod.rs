@@ -1,1 +1,503 @@
-pub fn placeholder() {}
+//! The scripting face: clap definitions and one function per subcommand. Each
+//! function opens the vault, calls one [`Vault`] method and prints the result.
+
+pub mod input;
+pub mod output;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::crypto::{KdfParams, kdf};
+use crate::error::{Error, Result};
+use crate::model::{EntryPatch, NewEntry, Secret};
+use crate::vault::{self, Vault};
+
+/// keyward: an encrypted vault for API keys, in the terminal and over SSH.
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, about, long_about = None)]
+pub struct Cli {
+    /// Vault directory [default: the XDG data dir, e.g. ~/.local/share/keyward/vault]
+    #[arg(long, global = true, env = "KEYWARD_VAULT", value_name = "DIR")]
+    pub vault: Option<PathBuf>,
+    /// Read the passphrase from the first line of FILE (else KEYWARD_PASSPHRASE, else a prompt)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// What to do; with none, keyward opens the interactive view.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands. Their names and flags are the contract scripts rely on.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new vault (asks for the passphrase twice)
+    Init(InitArgs),
+    /// Add an entry; the secret comes from stdin (first line) or a hidden prompt
+    Add(AddArgs),
+    /// Print an entry's secret alone on stdout (counts as a use)
+    Get {
+        /// Entry name
+        name: String,
+        /// Print this extra field instead of the key (e.g. access_key_id)
+        #[arg(long, value_name = "FIELD")]
+        field: Option<String>,
+    },
+    /// List entries in a table, keys masked
+    #[command(alias = "ls")]
+    List {
+        /// Only this provider
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only this environment
+        #[arg(long = "env", value_name = "ENV")]
+        environment: Option<String>,
+        /// JSON output (never holds a secret)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show all metadata of an entry, key masked
+    Show {
+        /// Entry name
+        name: String,
+        /// JSON output (never holds a secret)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an entry's metadata or secret
+    Edit(EditArgs),
+    /// Mark an entry active
+    Enable {
+        /// Entry name
+        name: String,
+    },
+    /// Mark an entry inactive (it stays listed)
+    Disable {
+        /// Entry name
+        name: String,
+    },
+    /// Delete an entry (asks on a terminal; needs --yes otherwise)
+    #[command(alias = "remove")]
+    Rm {
+        /// Entry name
+        name: String,
+        /// Do not ask
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Change the passphrase (re-wraps the data key; no entry is rewritten)
+    Passwd {
+        /// Read the new passphrase from FILE (else KEYWARD_NEW_PASSPHRASE, else asks twice)
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Make a new data key and re-seal every entry under it
+    Rekey,
+}
+
+/// `init` flags.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Argon2id memory in MiB [default: 256, at most a quarter of RAM, at least 64]
+    #[arg(long, value_name = "N")]
+    pub kdf_memory_mib: Option<u32>,
+    /// Argon2id passes [default: calibrated to about 500 ms, at least 3]
+    #[arg(long, value_name = "N")]
+    pub kdf_iterations: Option<u32>,
+    /// Argon2id lanes [default: 4]
+    #[arg(long, value_name = "N")]
+    pub kdf_parallelism: Option<u32>,
+}
+
+/// Metadata flags shared by `add` and `edit`.
+#[derive(Debug, Args)]
+pub struct MetaArgs {
+    /// Provider: openai, anthropic, gemini, groq, deepseek, mistral, xai, openrouter, aws, github, stripe, custom
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Environment: prod, staging, dev, test, or any text
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Env var to inject the key as [default: the provider's, e.g. OPENAI_API_KEY]
+    #[arg(long, value_name = "VAR")]
+    pub var: Option<String>,
+    /// API base URL
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Default model
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    /// Tier: free or paid
+    #[arg(long, value_name = "T")]
+    pub tier: Option<String>,
+    /// Tag (repeatable; on edit, replaces the tags)
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Notes
+    #[arg(long = "note", value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Expiry date
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub expires: Option<String>,
+    /// Rotate every DAYS
+    #[arg(long, value_name = "DAYS")]
+    pub rotate_every: Option<u32>,
+    /// Extra secret field NAME=VALUE (repeatable; AWS: access_key_id=AKIA…, region=…)
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Store the key even if it does not match the provider's format
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `add` flags.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Unique entry name, e.g. openai-prod
+    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub meta: MetaArgs,
+    /// Make it the primary key for its provider and environment
+    #[arg(long)]
+    pub primary: bool,
+    /// Add it disabled
+    #[arg(long)]
+    pub inactive: bool,
+}
+
+/// `edit` flags.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Entry name
+    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub meta: MetaArgs,
+    /// Rename the entry
+    #[arg(long = "name", value_name = "NEW")]
+    pub new_name: Option<String>,
+    /// Make it the primary key for its provider and environment
+    #[arg(long, conflicts_with = "no_primary")]
+    pub primary: bool,
+    /// Stop it being primary
+    #[arg(long)]
+    pub no_primary: bool,
+    /// Remove the expiry date
+    #[arg(long, conflicts_with = "expires")]
+    pub no_expires: bool,
+    /// Read a new secret from stdin (first line), or a hidden prompt on a terminal
+    #[arg(long)]
+    pub secret_stdin: bool,
+}
+
+fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>> {
+    fields
+        .iter()
+        .map(|f| {
+            f.split_once('=')
+                .filter(|(n, _)| !n.is_empty())
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "--field wants NAME=VALUE, got '{}'",
+                        f.split('=').next().unwrap_or_default()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Where the vault is: `--vault`, `KEYWARD_VAULT`, else the default data dir.
+pub fn vault_dir(cli: &Cli) -> Result<PathBuf> {
+    match &cli.vault {
+        Some(dir) => Ok(dir.clone()),
+        None => vault::default_dir(),
+    }
+}
+
+fn open(cli: &Cli) -> Result<Vault> {
+    let dir = vault_dir(cli)?;
+    if !vault::exists(&dir) {
+        return Err(Error::NoVault { path: dir });
+    }
+    let pass = input::passphrase(cli.passphrase_file.as_deref(), &dir, false)?;
+    Vault::open(&dir, &pass)
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A closed pipe (`keyward list | head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| Error::io("cannot write to stdout", e)),
+    }
+}
+
+fn warn(text: &str) {
+    eprintln!("keyward: {text}");
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let Some(command) = &cli.command else {
+        return no_command(&cli);
+    };
+    match command {
+        Command::Init(args) => init(&cli, args),
+        Command::Add(args) => add(&cli, args),
+        Command::Get { name, field } => get(&cli, name, field.as_deref()),
+        Command::List {
+            provider,
+            environment,
+            json,
+        } => list(&cli, provider.as_deref(), environment.as_deref(), *json),
+        Command::Show { name, json } => show(&cli, name, *json),
+        Command::Edit(args) => edit(&cli, args),
+        Command::Enable { name } => set_active(&cli, name, true),
+        Command::Disable { name } => set_active(&cli, name, false),
+        Command::Rm { name, yes } => rm(&cli, name, *yes),
+        Command::Passwd {
+            new_passphrase_file,
+        } => passwd(&cli, new_passphrase_file.as_deref()),
+        Command::Rekey => rekey(&cli),
+    }
+}
+
+fn no_command(cli: &Cli) -> Result<()> {
+    use clap::CommandFactory;
+    let dir = vault_dir(cli)?;
+    let state = if vault::exists(&dir) {
+        "exists"
+    } else {
+        "not created yet: run `keyward init`"
+    };
+    print(&format!(
+        "{}\nVault: {} ({state})\n",
+        Cli::command().render_help(),
+        dir.display()
+    ))
+}
+
+fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
+    let dir = vault_dir(cli)?;
+    if vault::exists(&dir) {
+        return Err(Error::VaultExists { path: dir });
+    }
+    let memory_kib = match args.kdf_memory_mib {
+        Some(0) | Some(4097..) => {
+            return Err(Error::Invalid(
+                "--kdf-memory-mib must be between 1 and 4096".into(),
+            ));
+        }
+        Some(m) => m * 1024,
+        None => kdf::default_memory_kib(),
+    };
+    let parallelism = args.kdf_parallelism.unwrap_or(4);
+    let pass = input::passphrase(cli.passphrase_file.as_deref(), &dir, true)?;
+    let params = match args.kdf_iterations {
+        Some(iterations) => KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        },
+        None => {
+            eprintln!("Calibrating Argon2id ({} MiB, {parallelism} lanes)…", memory_kib / 1024);
+            kdf::calibrate(memory_kib, parallelism)?
+        }
+    };
+    params
+        .check_bounds()
+        .map_err(|e| Error::Invalid(format!("{e}").replace("the vault header asks for", "--kdf flags ask for")))?;
+    if params.below_owasp_floor() {
+        warn(&format!(
+            "warning: {params} is below OWASP's floor for Argon2id (19 MiB, 2 passes); fine for tests, weak for real keys"
+        ));
+    }
+    let vault = Vault::create(&dir, &pass, params)?;
+    print(&format!(
+        "Created a vault at {} ({})\n",
+        vault.dir().display(),
+        vault.kdf_params()
+    ))
+}
+
+fn add(cli: &Cli, args: &AddArgs) -> Result<()> {
+    crate::model::entry::validate_name(&args.name).map_err(Error::Invalid)?;
+    let mut vault = open(cli)?;
+    let mut secret = input::secret(&args.name)?;
+    secret.fields = parse_fields(&args.meta.fields)?;
+    let m = &args.meta;
+    let saved = vault.add(NewEntry {
+        name: args.name.clone(),
+        provider: m.provider.clone(),
+        environment: m.environment.clone(),
+        env_var: m.var.clone(),
+        base_url: m.base_url.clone(),
+        model: m.model.clone(),
+        tier: m.tier.clone(),
+        tags: m.tags.clone(),
+        notes: m.note.clone().unwrap_or_default(),
+        inactive: args.inactive,
+        primary: args.primary,
+        expires_at: m.expires.clone(),
+        rotate_every_days: m.rotate_every,
+        force: m.force,
+        secret,
+    })?;
+    for d in &saved.demoted {
+        warn(&format!("{d} is no longer primary"));
+    }
+    let e = &saved.entry.meta;
+    print(&format!(
+        "Added {} ({}, {}, {})\n",
+        e.name, e.provider, e.environment, e.masked
+    ))
+}
+
+fn get(cli: &Cli, name: &str, field: Option<&str>) -> Result<()> {
+    let mut vault = open(cli)?;
+    let (entry, secret) = vault.use_secret(name)?;
+    let value = match field {
+        None => secret.value.as_str(),
+        Some(f) => secret.field(f).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{name} has no field '{f}'; its fields: {}",
+                if entry.meta.field_names.is_empty() {
+                    "none".to_string()
+                } else {
+                    entry.meta.field_names.join(", ")
+                }
+            ))
+        })?,
+    };
+    let line = zeroize::Zeroizing::new(format!("{value}\n"));
+    print(&line)
+}
+
+fn list(cli: &Cli, provider: Option<&str>, env: Option<&str>, json: bool) -> Result<()> {
+    let vault = open(cli)?;
+    let provider = provider
+        .map(|p| crate::model::provider::lookup(p).map(|p| p.id))
+        .transpose()
+        .map_err(Error::Invalid)?;
+    let entries: Vec<_> = vault
+        .list()?
+        .into_iter()
+        .filter(|e| provider.is_none_or(|p| e.meta.provider == p))
+        .filter(|e| env.is_none_or(|v| e.meta.environment == v))
+        .collect();
+    if json {
+        let arr: Vec<_> = entries.iter().map(output::json_entry).collect();
+        return print(&format!("{}\n", serde_json::Value::Array(arr)));
+    }
+    if entries.is_empty() && vault.is_empty() {
+        return print("No entries yet. Add one: keyward add NAME --provider P < key.txt\n");
+    }
+    print(&output::table(&entries))
+}
+
+fn show(cli: &Cli, name: &str, json: bool) -> Result<()> {
+    let vault = open(cli)?;
+    let entry = vault.entry(name)?;
+    if json {
+        return print(&format!("{:#}\n", output::json_entry(&entry)));
+    }
+    print(&output::details(&entry))
+}
+
+fn edit(cli: &Cli, args: &EditArgs) -> Result<()> {
+    let m = &args.meta;
+    let mut vault = open(cli)?;
+    let secret = if args.secret_stdin {
+        let mut s = input::secret(&args.name)?;
+        s.fields = parse_fields(&m.fields)?;
+        Some(s)
+    } else if !m.fields.is_empty() {
+        // New fields without a new key: keep the key, replace the fields.
+        let entry = vault.entry(&args.name)?;
+        let old = vault.secret(&entry)?;
+        Some(Secret {
+            value: old.value.clone(),
+            fields: parse_fields(&m.fields)?,
+        })
+    } else {
+        None
+    };
+    let patch = EntryPatch {
+        name: args.new_name.clone(),
+        provider: m.provider.clone(),
+        environment: m.environment.clone(),
+        env_var: m.var.clone(),
+        base_url: m.base_url.clone().map(Some),
+        model: m.model.clone().map(Some),
+        tier: m.tier.clone().map(Some),
+        tags: (!m.tags.is_empty()).then(|| m.tags.clone()),
+        notes: m.note.clone(),
+        active: None,
+        primary: if args.primary {
+            Some(true)
+        } else if args.no_primary {
+            Some(false)
+        } else {
+            None
+        },
+        expires_at: if args.no_expires {
+            Some(None)
+        } else {
+            m.expires.clone().map(Some)
+        },
+        rotate_every_days: m.rotate_every.map(Some),
+        secret,
+        force: m.force,
+    };
+    let saved = vault.update(&args.name, patch)?;
+    for d in &saved.demoted {
+        warn(&format!("{d} is no longer primary"));
+    }
+    print(&format!("Updated {}\n", saved.entry.meta.name))
+}
+
+fn set_active(cli: &Cli, name: &str, active: bool) -> Result<()> {
+    let mut vault = open(cli)?;
+    vault.set_active(name, active)?;
+    print(&format!(
+        "{} {name}\n",
+        if active { "Enabled" } else { "Disabled" }
+    ))
+}
+
+fn rm(cli: &Cli, name: &str, yes: bool) -> Result<()> {
+    let mut vault = open(cli)?;
+    let entry = vault.entry(name)?;
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Invalid(format!(
+                "refusing to delete {name} without confirmation; pass --yes"
+            )));
+        }
+        let m = &entry.meta;
+        if !input::confirm(&format!(
+            "Delete {} ({}, {}, {})? This cannot be undone.",
+            m.name, m.provider, m.environment, m.masked
+        ))? {
+            return print("Nothing deleted.\n");
+        }
+    }
+    vault.remove(name)?;
+    print(&format!("Deleted {name}\n"))
+}
+
+fn passwd(cli: &Cli, new_file: Option<&Path>) -> Result<()> {
+    let mut vault = open(cli)?;
+    let new = input::new_passphrase(new_file)?;
+    vault.change_passphrase(&new)?;
+    print("Passphrase changed.\n")
+}
+
+fn rekey(cli: &Cli) -> Result<()> {
+    let mut vault = open(cli)?;
+    let n = vault.rekey()?;
+    print(&format!("New data key; {n} entries re-sealed.\n"))
+}

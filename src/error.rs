@@ -100,9 +100,7 @@ impl Error {
             Error::WrongPassphrase { .. } => exit::WRONG_PASSPHRASE,
             Error::VaultInUse { .. } => exit::IN_USE,
             Error::NoVault { .. } => exit::NO_VAULT,
-            Error::UnsupportedFormat(_) | Error::Corrupt(_) | Error::KdfRefused(_) => {
-                exit::DAMAGED
-            }
+            Error::UnsupportedFormat(_) | Error::Corrupt(_) | Error::KdfRefused(_) => exit::DAMAGED,
             Error::EntryNotFound(_) => exit::NOT_FOUND,
             Error::NameTaken(_)
             | Error::Invalid(_)

@@ -14,7 +14,9 @@ fn main() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("keyward: internal error{place}; nothing was saved by the failed step. Please report it.");
+        eprintln!(
+            "keyward: internal error{place}; nothing was saved by the failed step. Please report it."
+        );
     }));
 
     let cli = match Cli::try_parse() {

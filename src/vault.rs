@@ -86,7 +86,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -143,11 +145,14 @@ fn unwrap_header(
             k
         }
     };
-    Ok(
-        crypto::unwrap_data_key(&wrap_key, &header.aad(), &header.wrap_nonce, &header.wrapped_key)
-            .ok()
-            .map(|dk| (wrap_key, dk)),
+    Ok(crypto::unwrap_data_key(
+        &wrap_key,
+        &header.aad(),
+        &header.wrap_nonce,
+        &header.wrapped_key,
     )
+    .ok()
+    .map(|dk| (wrap_key, dk)))
 }
 
 impl Vault {
@@ -289,7 +294,12 @@ impl Vault {
         out
     }
 
-    fn open_record(&self, id: &EntryId, field: Field, record: &[u8]) -> Result<(u64, Zeroizing<Vec<u8>>)> {
+    fn open_record(
+        &self,
+        id: &EntryId,
+        field: Field,
+        record: &[u8],
+    ) -> Result<(u64, Zeroizing<Vec<u8>>)> {
         let damaged = || Error::Corrupt(format!("record {id} failed authentication"));
         if record.len() < 8 {
             return Err(damaged());
@@ -353,7 +363,9 @@ impl Vault {
         let record = self.store.get(Tree::Meta, &id.0)?.ok_or_else(not_found)?;
         let entry = self.decode_meta(id, &record)?;
         if entry.meta.name != name {
-            return Err(Error::Corrupt(format!("the name index points {name} at another entry")));
+            return Err(Error::Corrupt(format!(
+                "the name index points {name} at another entry"
+            )));
         }
         Ok(entry)
     }
@@ -389,7 +401,12 @@ impl Vault {
     }
 
     fn put_secret(&mut self, batch: &mut Batch, id: &EntryId, rev: u64, secret: &Secret) {
-        let size = secret.value.len() + secret.fields.iter().map(|(a, b)| a.len() + b.len() + 8).sum::<usize>();
+        let size = secret.value.len()
+            + secret
+                .fields
+                .iter()
+                .map(|(a, b)| a.len() + b.len() + 8)
+                .sum::<usize>();
         let plain = Self::encode(secret, size);
         let record = self.seal_record(id, Field::Secret, rev, &plain);
         batch.put(Tree::Secret, id.0, record);
@@ -408,7 +425,9 @@ impl Vault {
     /// Checks a secret against its provider's rules, unless `force`.
     fn check_secret(provider_id: &str, secret: &Secret, force: bool) -> Result<()> {
         if secret.value.is_empty() {
-            return Err(Error::Invalid("the secret is empty; paste or pipe the key".into()));
+            return Err(Error::Invalid(
+                "the secret is empty; paste or pipe the key".into(),
+            ));
         }
         if force {
             return Ok(());
@@ -519,7 +538,11 @@ impl Vault {
         };
         self.put_secret(&mut batch, &entry.id, 1, &secret);
         self.put_meta(&mut batch, &mut entry);
-        batch.put(Tree::Names, self.sealer.index_tag(&entry.meta.name), entry.id.0);
+        batch.put(
+            Tree::Names,
+            self.sealer.index_tag(&entry.meta.name),
+            entry.id.0,
+        );
         self.commit(batch)?;
         Ok(Saved { entry, demoted })
     }
@@ -596,7 +619,10 @@ impl Vault {
             let rev = self
                 .store
                 .get(Tree::Secret, &entry.id.0)?
-                .and_then(|r| r.get(..8).map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default())))
+                .and_then(|r| {
+                    r.get(..8)
+                        .map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+                })
                 .unwrap_or(0);
             self.put_secret(&mut batch, &entry.id, rev + 1, &secret);
         } else if provider_changed && !patch.force {
@@ -604,13 +630,14 @@ impl Vault {
             Self::check_secret(&entry.meta.provider, &secret, false)?;
         }
         if entry.meta == before {
-            return Ok(Saved { entry, demoted: Vec::new() });
+            return Ok(Saved {
+                entry,
+                demoted: Vec::new(),
+            });
         }
         entry.meta.updated_at = now();
         let demoted = if entry.meta.primary
-            && (!before.primary
-                || provider_changed
-                || entry.meta.environment != before.environment)
+            && (!before.primary || provider_changed || entry.meta.environment != before.environment)
         {
             self.demote_others(&mut batch, &entry)?
         } else {
@@ -673,7 +700,11 @@ impl Vault {
         let secrets = entries
             .iter()
             .map(|e| {
-                let rev = u64_be(self.store.get(Tree::Secret, &e.id.0)?.map(|r| r[..8.min(r.len())].to_vec()));
+                let rev = u64_be(
+                    self.store
+                        .get(Tree::Secret, &e.id.0)?
+                        .map(|r| r[..8.min(r.len())].to_vec()),
+                );
                 Ok((rev, self.secret(e)?))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -684,7 +715,10 @@ impl Vault {
         header.wrap_nonce = nonce;
         header.wrapped_key = wrapped;
 
-        let old_tags: Vec<[u8; 32]> = entries.iter().map(|e| self.sealer.index_tag(&e.meta.name)).collect();
+        let old_tags: Vec<[u8; 32]> = entries
+            .iter()
+            .map(|e| self.sealer.index_tag(&e.meta.name))
+            .collect();
         let old_sealer = std::mem::replace(&mut self.sealer, Sealer::new(&data_key));
         let old_count = std::mem::replace(&mut self.seal_count, 0);
         let mut batch = Batch::default();
@@ -695,7 +729,11 @@ impl Vault {
             entry.rev -= 1; // put_meta bumps it; keep the record version as it was
             self.put_meta(&mut batch, &mut entry);
             self.put_secret(&mut batch, &entry.id, secret_rev, &secret);
-            batch.put(Tree::Names, self.sealer.index_tag(&entry.meta.name), entry.id.0);
+            batch.put(
+                Tree::Names,
+                self.sealer.index_tag(&entry.meta.name),
+                entry.id.0,
+            );
         }
         let count = self.store.len(Tree::Meta);
         batch.put(Tree::State, STATE_EPOCH, header.key_epoch.to_be_bytes());

@@ -28,11 +28,13 @@ fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
 }
 
 fn prompt_hidden(prompt: &str) -> Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|_| {
-        Error::Passphrase(format!(
-            "no terminal to ask on; set {ENV_PASSPHRASE} or pass --passphrase-file FILE"
-        ))
-    })
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            Error::Passphrase(format!(
+                "no terminal to ask on; set {ENV_PASSPHRASE} or pass --passphrase-file FILE"
+            ))
+        })
 }
 
 /// Asks twice on the terminal; the two must match.

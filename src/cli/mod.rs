@@ -303,13 +303,16 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
             parallelism,
         },
         None => {
-            eprintln!("Calibrating Argon2id ({} MiB, {parallelism} lanes)…", memory_kib / 1024);
+            eprintln!(
+                "Calibrating Argon2id ({} MiB, {parallelism} lanes)…",
+                memory_kib / 1024
+            );
             kdf::calibrate(memory_kib, parallelism)?
         }
     };
-    params
-        .check_bounds()
-        .map_err(|e| Error::Invalid(format!("{e}").replace("the vault header asks for", "--kdf flags ask for")))?;
+    params.check_bounds().map_err(|e| {
+        Error::Invalid(format!("{e}").replace("the vault header asks for", "--kdf flags ask for"))
+    })?;
     if params.below_owasp_floor() {
         warn(&format!(
             "warning: {params} is below OWASP's floor for Argon2id (19 MiB, 2 passes); fine for tests, weak for real keys"

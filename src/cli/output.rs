@@ -40,7 +40,15 @@ pub fn age(t: i64, now: i64) -> String {
 pub fn table(entries: &[Entry]) -> String {
     let now = jiff::Timestamp::now().as_second();
     let today = today();
-    let header = ["NAME", "PROVIDER", "ENV", "KEY", "STATUS", "LAST USED", "AGE"];
+    let header = [
+        "NAME",
+        "PROVIDER",
+        "ENV",
+        "KEY",
+        "STATUS",
+        "LAST USED",
+        "AGE",
+    ];
     let rows: Vec<[String; 7]> = entries
         .iter()
         .map(|e| {
@@ -128,18 +136,51 @@ pub fn details(e: &Entry) -> String {
         ("provider", format!("{} ({})", m.provider, p.name)),
         ("environment", m.environment.clone()),
         ("key", m.masked.clone()),
-        ("fields", if m.field_names.is_empty() { "-".into() } else { m.field_names.join(", ") }),
+        (
+            "fields",
+            if m.field_names.is_empty() {
+                "-".into()
+            } else {
+                m.field_names.join(", ")
+            },
+        ),
         ("status", m.status(&today()).to_string()),
         ("env var", m.env_var.clone()),
-        ("base url", m.base_url.clone().unwrap_or_else(|| {
-            if p.base_url.is_empty() { "-".into() } else { format!("{} (default)", p.base_url) }
-        })),
+        (
+            "base url",
+            m.base_url.clone().unwrap_or_else(|| {
+                if p.base_url.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{} (default)", p.base_url)
+                }
+            }),
+        ),
         ("model", opt(&m.model)),
         ("tier", opt(&m.tier)),
-        ("tags", if m.tags.is_empty() { "-".into() } else { m.tags.join(", ") }),
-        ("notes", if m.notes.is_empty() { "-".into() } else { m.notes.clone() }),
+        (
+            "tags",
+            if m.tags.is_empty() {
+                "-".into()
+            } else {
+                m.tags.join(", ")
+            },
+        ),
+        (
+            "notes",
+            if m.notes.is_empty() {
+                "-".into()
+            } else {
+                m.notes.clone()
+            },
+        ),
         ("expires", opt(&m.expires_at)),
-        ("rotate every", m.rotate_every_days.map(|d| format!("{d} days")).unwrap_or_else(|| "default".into())),
+        (
+            "rotate every",
+            m.rotate_every_days
+                .map(|d| format!("{d} days"))
+                .unwrap_or_else(|| "default".into()),
+        ),
         ("rotated", when(m.rotated_at)),
         ("created", when(Some(m.created_at))),
         ("updated", when(Some(m.updated_at))),
@@ -147,7 +188,14 @@ pub fn details(e: &Entry) -> String {
         ("uses", m.use_count.to_string()),
         ("last error", opt(&m.last_error)),
         ("errors", m.error_count.to_string()),
-        ("console", if p.console_url.is_empty() { "-".into() } else { p.console_url.to_string() }),
+        (
+            "console",
+            if p.console_url.is_empty() {
+                "-".into()
+            } else {
+                p.console_url.to_string()
+            },
+        ),
         ("id", e.id.to_string()),
     ];
     rows.iter().map(|(k, v)| format!("{k:<13}{v}\n")).collect()

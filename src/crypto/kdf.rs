@@ -173,7 +173,10 @@ mod tests {
                 ..SMALL
             },
         ] {
-            assert!(matches!(p.check_bounds(), Err(Error::KdfRefused(_))), "{p:?}");
+            assert!(
+                matches!(p.check_bounds(), Err(Error::KdfRefused(_))),
+                "{p:?}"
+            );
         }
         assert!(SMALL.check_bounds().is_ok());
     }

@@ -241,7 +241,10 @@ mod tests {
     fn debug_is_redacted() {
         let dk = DataKey::from_bytes([0x41; 32]);
         let s = format!("{dk:?} {:?}", Sealer::new(&dk));
-        assert!(!s.contains("65") && !s.contains("41") && s.contains("redacted"), "{s}");
+        assert!(
+            !s.contains("65") && !s.contains("41") && s.contains("redacted"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -95,8 +95,10 @@ impl EntryMeta {
             if exp.as_str() < today {
                 return Status::Expired;
             }
-            if let (Ok(e), Ok(t)) = (exp.parse::<jiff::civil::Date>(), today.parse::<jiff::civil::Date>())
-                && t.until(e).map(|s| s.get_days()).unwrap_or(i32::MAX) <= 14
+            if let (Ok(e), Ok(t)) = (
+                exp.parse::<jiff::civil::Date>(),
+                today.parse::<jiff::civil::Date>(),
+            ) && t.until(e).map(|s| s.get_days()).unwrap_or(i32::MAX) <= 14
             {
                 return Status::Expiring;
             }

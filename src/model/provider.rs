@@ -62,7 +62,9 @@ fn prefixed(key: &str, prefixes: &[&str], min_rest: usize) -> bool {
 }
 
 fn openai(k: &str) -> bool {
-    !k.starts_with("sk-ant-") && !k.starts_with("sk-or-") && prefixed(k, &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"], 20)
+    !k.starts_with("sk-ant-")
+        && !k.starts_with("sk-or-")
+        && prefixed(k, &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"], 20)
 }
 fn anthropic(k: &str) -> bool {
     prefixed(k, &["sk-ant-"], 20)
@@ -96,7 +98,8 @@ fn aws_secret(k: &str) -> bool {
 pub fn aws_access_key_id(k: &str) -> bool {
     k.len() == 20
         && (k.starts_with("AKIA") || k.starts_with("ASIA"))
-        && k.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && k.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 fn github(k: &str) -> bool {
     let classic = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| {
@@ -239,7 +242,11 @@ pub static PROVIDERS: &[Provider] = &[
 /// Looks a provider up by id (case-insensitive; `google` is taken as `gemini`).
 pub fn find(id: &str) -> Option<&'static Provider> {
     let id = id.trim().to_ascii_lowercase();
-    let id = if id == "google" { "gemini" } else { id.as_str() };
+    let id = if id == "google" {
+        "gemini"
+    } else {
+        id.as_str()
+    };
     PROVIDERS.iter().find(|p| p.id == id)
 }
 
@@ -284,7 +291,13 @@ pub fn infer(key: &str) -> Option<&'static Provider> {
 pub fn custom_env_var(name: &str) -> String {
     let mut var: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if var.starts_with(|c: char| c.is_ascii_digit()) {
         var.insert(0, '_');
@@ -298,19 +311,71 @@ mod tests {
 
     /// One real-shaped key per provider (fake values) and one wrong one.
     const CASES: &[(&str, &str, &str)] = &[
-        ("openai", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z", "pk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1w"),
-        ("openai", "sk-T3BlbkFJabcdefghijklmnopqrstuvwxyz0123456789AB", "sk-short"),
-        ("anthropic", "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz012345-_aa", "sk-ant-"),
-        ("gemini", "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"),
-        ("groq", "gsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl", "gsk_tooShort123"),
-        ("deepseek", "sk-557a1b2c3d4e5f60718293a4b5c67e46", "sk-557a1b2c"),
-        ("mistral", "AbCdEfGhIjKlMnOpQrStUvWxYz012345", "AbCdEfGhIjKlMnOpQrStUvWxYz01234"),
-        ("xai", "xai-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "xia-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"),
-        ("openrouter", "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "sk-or-v1-"),
-        ("aws", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG"),
-        ("github", "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "ghp_AbCdEf"),
-        ("github", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "gh_pat_11ABCDEFG"),
-        ("stripe", "sk_live_51AbCdEfGhIjKlMnOpQrStUv", "pk_live_51AbCdEfGhIjKlMnOpQrStUv"),
+        (
+            "openai",
+            "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+            "pk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1w",
+        ),
+        (
+            "openai",
+            "sk-T3BlbkFJabcdefghijklmnopqrstuvwxyz0123456789AB",
+            "sk-short",
+        ),
+        (
+            "anthropic",
+            "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz012345-_aa",
+            "sk-ant-",
+        ),
+        (
+            "gemini",
+            "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+            "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
+        ),
+        (
+            "groq",
+            "gsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijkl",
+            "gsk_tooShort123",
+        ),
+        (
+            "deepseek",
+            "sk-557a1b2c3d4e5f60718293a4b5c67e46",
+            "sk-557a1b2c",
+        ),
+        (
+            "mistral",
+            "AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+            "AbCdEfGhIjKlMnOpQrStUvWxYz01234",
+        ),
+        (
+            "xai",
+            "xai-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+            "xia-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        ),
+        (
+            "openrouter",
+            "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "sk-or-v1-",
+        ),
+        (
+            "aws",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "wJalrXUtnFEMI/K7MDENG",
+        ),
+        (
+            "github",
+            "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+            "ghp_AbCdEf",
+        ),
+        (
+            "github",
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            "gh_pat_11ABCDEFG",
+        ),
+        (
+            "stripe",
+            "sk_live_51AbCdEfGhIjKlMnOpQrStUv",
+            "pk_live_51AbCdEfGhIjKlMnOpQrStUv",
+        ),
         ("stripe", "sk_test_51AbCdEfGhIjKlMnOpQrStUv", "sk_test_abc"),
         ("custom", "anything-at-all", ""),
     ];

@@ -65,10 +65,14 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
     fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
     }
     fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().unwrap_or_default(),
+        ))
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
@@ -107,7 +111,9 @@ impl Header {
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader { bytes };
         if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) {
-            return Err(Error::Corrupt("the header is not a keyward vault header".into()));
+            return Err(Error::Corrupt(
+                "the header is not a keyward vault header".into(),
+            ));
         }
         let version = r.u32()?;
         if version != FORMAT_VERSION {
@@ -116,7 +122,9 @@ impl Header {
         let vault_id = r.array::<16>()?;
         let kdf_id = r.u8()?;
         if kdf_id != KDF_ARGON2ID_V13 {
-            return Err(Error::Corrupt(format!("unknown KDF id {kdf_id} in the header")));
+            return Err(Error::Corrupt(format!(
+                "unknown KDF id {kdf_id} in the header"
+            )));
         }
         let kdf = KdfParams {
             memory_kib: r.u32()?,
@@ -125,14 +133,18 @@ impl Header {
         };
         let salt_len = r.u8()? as usize;
         if salt_len < 16 {
-            return Err(Error::Corrupt(format!("a {salt_len}-byte salt in the header")));
+            return Err(Error::Corrupt(format!(
+                "a {salt_len}-byte salt in the header"
+            )));
         }
         let salt = r.take(salt_len)?.to_vec();
         let key_epoch = r.u64()?;
         let wrap_nonce = r.array::<WRAP_NONCE_LEN>()?;
         let wrapped_key = r.take(KEY_LEN + TAG_LEN)?.to_vec();
         if !r.bytes.is_empty() {
-            return Err(Error::Corrupt("trailing bytes after the vault header".into()));
+            return Err(Error::Corrupt(
+                "trailing bytes after the vault header".into(),
+            ));
         }
         Ok(Self {
             version,
@@ -241,7 +253,10 @@ mod tests {
         let mut bytes = sample().encode();
         bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
         let err = Header::decode(&bytes).unwrap_err();
-        assert_eq!(err.to_string().split(';').next(), Some("unsupported vault format 9"));
+        assert_eq!(
+            err.to_string().split(';').next(),
+            Some("unsupported vault format 9")
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ pub fn restrict_permissions(dir: &Path) -> Result<()> {
         fs::read_dir(dir).map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let mode = if kind.is_dir() { 0o700 } else { 0o600 };
         if kind.is_symlink() {
             continue;
@@ -119,20 +121,17 @@ impl Store {
         // Files sled creates later (snapshots, segments) must be private too.
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
         let dir = vault_dir.join("db");
-        let db = sled::Config::new()
-            .path(&dir)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("could not acquire lock") =>
-                {
-                    Error::VaultInUse {
-                        path: vault_dir.to_path_buf(),
-                    }
+        let db = sled::Config::new().path(&dir).open().map_err(|e| match e {
+            sled::Error::Io(ref io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                Error::VaultInUse {
+                    path: vault_dir.to_path_buf(),
                 }
-                other => storage_error(other),
-            })?;
+            }
+            other => storage_error(other),
+        })?;
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -155,7 +154,11 @@ impl Store {
     }
 
     /// Calls `f` on every key and value of `tree`, in key order, stopping at the first error.
-    pub fn for_each(&self, tree: Tree, mut f: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+    pub fn for_each(
+        &self,
+        tree: Tree,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
         for item in self.tree(tree).iter() {
             let (k, v) = item.map_err(storage_error)?;
             f(&k, &v)?;
@@ -175,16 +178,18 @@ impl Store {
             return Ok(());
         }
         let result: Result<(), TransactionError<()>> =
-            self.trees.as_slice().transaction(|views: &Vec<TransactionalTree>| {
-                for (tree, key, value) in &batch.ops {
-                    let view = &views[*tree as usize];
-                    match value {
-                        Some(v) => view.insert(key.as_slice(), v.as_slice())?,
-                        None => view.remove(key.as_slice())?,
-                    };
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            });
+            self.trees
+                .as_slice()
+                .transaction(|views: &Vec<TransactionalTree>| {
+                    for (tree, key, value) in &batch.ops {
+                        let view = &views[*tree as usize];
+                        match value {
+                            Some(v) => view.insert(key.as_slice(), v.as_slice())?,
+                            None => view.remove(key.as_slice())?,
+                        };
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                });
         result.map_err(|e| match e {
             TransactionError::Storage(e) => storage_error(e),
             TransactionError::Abort(()) => Error::Storage("transaction aborted".into()),

@@ -454,29 +454,102 @@ impl Vault {
 
     /// Demotes other primaries of `entry`'s provider and environment into `batch`.
     fn demote_others(&mut self, batch: &mut Batch, entry: &Entry) -> Result<Vec<String>> {
+        let others = self.list()?;
+        Ok(self.demote_among(batch, others, std::slice::from_ref(entry)))
+    }
+
+    /// Demotes, in `batch`, every primary of `others` that shares a provider and
+    /// environment with a primary of `winners`.
+    fn demote_among(
+        &mut self,
+        batch: &mut Batch,
+        others: Vec<Entry>,
+        winners: &[Entry],
+    ) -> Vec<String> {
         let mut demoted = Vec::new();
-        for mut other in self.list()? {
-            if other.id != entry.id
-                && other.meta.primary
-                && other.meta.provider == entry.meta.provider
-                && other.meta.environment == entry.meta.environment
-            {
+        for mut other in others {
+            let beaten = winners.iter().any(|w| {
+                w.meta.primary
+                    && w.id != other.id
+                    && other.meta.primary
+                    && w.meta.provider == other.meta.provider
+                    && w.meta.environment == other.meta.environment
+            });
+            if beaten {
                 other.meta.primary = false;
                 other.meta.updated_at = now();
                 demoted.push(other.meta.name.clone());
                 self.put_meta(batch, &mut other);
             }
         }
-        Ok(demoted)
+        demoted
     }
 
     /// Adds an entry. Refuses a taken name and (unless `force`) a key that does not
     /// match its provider's format.
     pub fn add(&mut self, new: NewEntry) -> Result<Saved> {
-        validate_name(&new.name).map_err(Error::Invalid)?;
-        if self.find_id(&new.name)?.is_some() {
-            return Err(Error::NameTaken(new.name));
+        let mut saved = self.add_many(vec![new])?;
+        Ok(saved.remove(0))
+    }
+
+    /// Adds several entries in one transaction: all of them, or (on any error) none.
+    /// When two of them are primary for the same provider and environment, the later wins.
+    pub fn add_many(&mut self, news: Vec<NewEntry>) -> Result<Vec<Saved>> {
+        let mut batch = Batch::default();
+        let mut staged: Vec<Entry> = Vec::with_capacity(news.len());
+        let mut names = std::collections::HashSet::new();
+        for new in news {
+            validate_name(&new.name).map_err(Error::Invalid)?;
+            if !names.insert(new.name.clone()) || self.find_id(&new.name)?.is_some() {
+                return Err(Error::NameTaken(new.name));
+            }
+            let entry = self.stage_new(&mut batch, new)?;
+            staged.push(entry);
         }
+        let mut demoted_by: Vec<Vec<String>> = vec![Vec::new(); staged.len()];
+        if staged.iter().any(|e| e.meta.primary) {
+            let existing = self.list()?;
+            let demoted = self.demote_among(&mut batch, existing, &staged);
+            // Within the batch, a later primary beats an earlier one.
+            for i in 0..staged.len() {
+                let (earlier, later) = staged.split_at_mut(i + 1);
+                let e = &mut earlier[i];
+                if e.meta.primary
+                    && later.iter().any(|w| {
+                        w.meta.primary
+                            && w.meta.provider == e.meta.provider
+                            && w.meta.environment == e.meta.environment
+                    })
+                {
+                    e.meta.primary = false;
+                    demoted_by[i].push(e.meta.name.clone());
+                }
+            }
+            for (i, e) in staged.iter().enumerate() {
+                if e.meta.primary {
+                    demoted_by[i].extend(demoted.iter().cloned());
+                }
+            }
+        }
+        for entry in &mut staged {
+            self.put_meta(&mut batch, entry);
+            batch.put(
+                Tree::Names,
+                self.sealer.index_tag(&entry.meta.name),
+                entry.id.0,
+            );
+        }
+        self.commit(batch)?;
+        Ok(staged
+            .into_iter()
+            .zip(demoted_by)
+            .map(|(entry, demoted)| Saved { entry, demoted })
+            .collect())
+    }
+
+    /// Validates a new entry, seals its secret into `batch`, and returns its metadata
+    /// (not yet written).
+    fn stage_new(&mut self, batch: &mut Batch, new: NewEntry) -> Result<Entry> {
         let mut secret = new.secret.clone();
         secret.value = secret.value.trim().to_string();
         let provider = match &new.provider {
@@ -525,26 +598,13 @@ impl Vault {
             field_names: secret.fields.iter().map(|(n, _)| n.clone()).collect(),
         };
         meta.masked = Self::masked(&meta, &secret);
-        let mut entry = Entry {
+        let entry = Entry {
             id: EntryId::generate(),
             meta,
             rev: 0,
         };
-        let mut batch = Batch::default();
-        let demoted = if entry.meta.primary {
-            self.demote_others(&mut batch, &entry)?
-        } else {
-            Vec::new()
-        };
-        self.put_secret(&mut batch, &entry.id, 1, &secret);
-        self.put_meta(&mut batch, &mut entry);
-        batch.put(
-            Tree::Names,
-            self.sealer.index_tag(&entry.meta.name),
-            entry.id.0,
-        );
-        self.commit(batch)?;
-        Ok(Saved { entry, demoted })
+        self.put_secret(batch, &entry.id, 1, &secret);
+        Ok(entry)
     }
 
     /// Changes an entry. Renames keep the name unique; a new secret is checked

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::{self, DataKey, KdfParams, Sealer, WrapKey, kdf};
 use crate::error::{Error, Result};
@@ -96,6 +96,20 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// Strips surrounding whitespace without leaving an untrimmed copy behind.
+fn trim_in_place(value: &mut String) {
+    let trimmed = value.trim();
+    if trimmed.len() != value.len() {
+        let start = trimmed.as_ptr() as usize - value.as_ptr() as usize;
+        let end = start + trimmed.len();
+        let mut bytes = std::mem::take(value).into_bytes();
+        bytes.copy_within(start..end, 0);
+        bytes[end - start..].zeroize();
+        bytes.truncate(end - start);
+        *value = String::from_utf8(bytes).unwrap_or_default();
+    }
+}
+
 fn u64_be(bytes: Option<Vec<u8>>) -> u64 {
     bytes
         .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
@@ -118,6 +132,12 @@ pub fn default_dir() -> Result<PathBuf> {
 /// True when `dir` holds a vault header.
 pub fn exists(dir: &Path) -> bool {
     Header::path(dir).exists()
+}
+
+/// A pending `header.new`, if one can be read. A torn one (a crash while it was being
+/// written) is stale by definition: the change it belonged to never happened.
+fn read_pending(dir: &Path) -> Option<Header> {
+    Header::read(&Header::path_new(dir)).ok().flatten()
 }
 
 fn wrong_passphrase(dir: &Path) -> Error {
@@ -164,6 +184,12 @@ impl Vault {
                 path: dir.to_path_buf(),
             });
         }
+        if dir.join("db").exists() {
+            return Err(Error::Invalid(format!(
+                "{} holds a keyward database without a header; move it away or pass --vault DIR for a new vault",
+                dir.display()
+            )));
+        }
         create_private_dir(dir)?;
         let store = Store::open(dir)?;
         let data_key = DataKey::generate();
@@ -208,7 +234,7 @@ impl Vault {
         // Check the passphrase before sled is opened: a wrong one must change no file.
         let precheck = match unwrap_header(&header, passphrase, &mut cache)? {
             Some(found) => Some(found),
-            None => match Header::read(&Header::path_new(dir))? {
+            None => match read_pending(dir) {
                 Some(new) => unwrap_header(&new, passphrase, &mut cache)?,
                 None => None,
             },
@@ -216,13 +242,31 @@ impl Vault {
         if precheck.is_none() {
             return Err(wrong_passphrase(dir));
         }
+        if !dir.join("db").is_dir() {
+            return Err(Error::Corrupt(format!(
+                "the header is there but the database {} is missing",
+                dir.join("db").display()
+            )));
+        }
         let store = Store::open(dir)?;
-        let epoch = u64_be(store.get(Tree::State, STATE_EPOCH)?);
-        let seal_count = u64_be(store.get(Tree::State, STATE_SEAL_COUNT)?);
+        let state = |key: &[u8]| -> Result<u64> {
+            store
+                .get(Tree::State, key)?
+                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "the database has no valid {} record",
+                        String::from_utf8_lossy(key)
+                    ))
+                })
+        };
+        let epoch = state(STATE_EPOCH)?;
+        let seal_count = state(STATE_SEAL_COUNT)?;
         // Under the lock, settle an interrupted passwd or rekey: the header whose epoch
         // matches sled's and that this passphrase opens is the vault's header.
         let current = Header::read(&Header::path(dir))?;
-        let pending = Header::read(&Header::path_new(dir))?;
+        let pending = read_pending(dir);
         let mut chosen = None;
         for (is_new, candidate) in [(false, current), (true, pending)] {
             let Some(h) = candidate else { continue };
@@ -234,7 +278,11 @@ impl Vault {
             }
         }
         let Some((is_new, header, wrap_key, data_key)) = chosen else {
-            return Err(wrong_passphrase(dir));
+            // The passphrase opened a header above, so this is not a wrong passphrase:
+            // no header matches the database's key epoch.
+            return Err(Error::Corrupt(format!(
+                "no header matches the database's key epoch {epoch}"
+            )));
         };
         if is_new {
             Header::commit_new(dir)?;
@@ -310,8 +358,14 @@ impl Vault {
             .sealer
             .open(&self.aad(id, field, rev), sealed)
             .map_err(|_| damaged())?;
-        if plain.first() != Some(&RECORD_SCHEMA) {
-            return Err(damaged());
+        match plain.first() {
+            Some(&RECORD_SCHEMA) => {}
+            Some(n) => {
+                return Err(Error::Invalid(format!(
+                    "record {id} uses schema {n}, newer than this keyward; upgrade keyward"
+                )));
+            }
+            None => return Err(damaged()),
         }
         Ok((rev, plain))
     }
@@ -417,7 +471,9 @@ impl Vault {
         batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
         self.store.apply(&batch)?;
         if self.seal_count >= REKEY_AFTER {
-            self.rekey()?;
+            // The change above is saved whatever happens here; a failed rekey leaves the
+            // counter high, so the next change tries again (2^30 is far from 2^32).
+            let _ = self.rekey();
         }
         Ok(())
     }
@@ -551,7 +607,7 @@ impl Vault {
     /// (not yet written).
     fn stage_new(&mut self, batch: &mut Batch, new: NewEntry) -> Result<Entry> {
         let mut secret = new.secret.clone();
-        secret.value = secret.value.trim().to_string();
+        trim_in_place(&mut secret.value);
         let provider = match &new.provider {
             Some(p) => provider::lookup(p).map_err(Error::Invalid)?,
             None => provider::infer(&secret.value).ok_or_else(|| {
@@ -670,10 +726,16 @@ impl Vault {
             m.rotate_every_days = v;
         }
         let provider_changed = m.provider != before.provider;
+        let mut secret_written = false;
         if let Some(secret) = &patch.secret {
             let mut secret = secret.clone();
-            secret.value = secret.value.trim().to_string();
+            trim_in_place(&mut secret.value);
             Self::check_secret(&m.provider, &secret, patch.force)?;
+            let old = self.secret(&entry)?;
+            if old.value != secret.value {
+                entry.meta.rotated_at = Some(now());
+            }
+            let m = &mut entry.meta;
             m.masked = Self::masked(m, &secret);
             m.field_names = secret.fields.iter().map(|(n, _)| n.clone()).collect();
             let rev = self
@@ -685,11 +747,15 @@ impl Vault {
                 })
                 .unwrap_or(0);
             self.put_secret(&mut batch, &entry.id, rev + 1, &secret);
-        } else if provider_changed && !patch.force {
+            secret_written = true;
+        } else if provider_changed {
             let secret = self.secret(&entry)?;
-            Self::check_secret(&entry.meta.provider, &secret, false)?;
+            if !patch.force {
+                Self::check_secret(&entry.meta.provider, &secret, false)?;
+            }
+            entry.meta.masked = Self::masked(&entry.meta, &secret);
         }
-        if entry.meta == before {
+        if entry.meta == before && !secret_written {
             return Ok(Saved {
                 entry,
                 demoted: Vec::new(),
@@ -799,16 +865,18 @@ impl Vault {
         batch.put(Tree::State, STATE_EPOCH, header.key_epoch.to_be_bytes());
         batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
         // header.new first: if we stop after the transaction, open() finds it by its epoch.
-        let result = header
+        let written = header
             .write_new(&self.dir)
-            .and_then(|()| self.store.apply(&batch))
-            .and_then(|()| Header::commit_new(&self.dir));
-        if let Err(e) = result {
+            .and_then(|()| self.store.apply(&batch));
+        if let Err(e) = written {
             self.sealer = old_sealer;
             self.seal_count = old_count;
             return Err(e);
         }
+        // The records are under the new key now, whatever the rename does: if it fails,
+        // header.new (matching sled's epoch) is what the next open takes.
         self.header = header;
+        Header::commit_new(&self.dir)?;
         Ok(count)
     }
 

@@ -166,3 +166,81 @@ fn removed_entries_are_gone_with_their_secret() {
             .is_none()
     );
 }
+
+#[test]
+fn replacing_only_the_secret_fields_is_saved() {
+    let (_t, mut v) = vault();
+    v.add(entry("k", OPENAI_A, false)).unwrap();
+    let e = v.entry("k").unwrap();
+    let mut s = v.secret(&e).unwrap();
+    s.fields = vec![("region".into(), "eu-west-1".into())];
+    v.update(
+        "k",
+        EntryPatch {
+            secret: Some(s),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = v.entry("k").unwrap();
+    assert_eq!(v.secret(&e).unwrap().field("region"), Some("eu-west-1"));
+    assert_eq!(e.meta.field_names, vec!["region".to_string()]);
+    assert!(e.meta.rotated_at.is_none(), "the key itself did not change");
+    // A new key with the same mask is saved too, and marks the rotation.
+    let same_mask = format!("{}{}", &OPENAI_A[..OPENAI_A.len() - 5], "XAAAA");
+    v.update(
+        "k",
+        EntryPatch {
+            secret: Some(Secret::new(&same_mask)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = v.entry("k").unwrap();
+    assert_eq!(v.secret(&e).unwrap().value, same_mask);
+    assert!(e.meta.rotated_at.is_some());
+}
+
+fn reopen(dir: &std::path::Path) -> keyward::Result<Vault> {
+    Vault::open(dir, &Passphrase::new("pw".into()).unwrap())
+}
+
+#[test]
+fn a_torn_header_new_is_ignored_and_removed() {
+    let (t, v) = vault();
+    drop(v);
+    let dir = t.path().join("v");
+    std::fs::write(dir.join("header.new"), b"KEYWARD\0\x01\x00").unwrap();
+    reopen(&dir).unwrap();
+    assert!(!dir.join("header.new").exists());
+}
+
+#[test]
+fn a_missing_database_or_a_foreign_epoch_is_damage_not_a_wrong_passphrase() {
+    let (t, mut v) = vault();
+    v.add(entry("k", OPENAI_A, false)).unwrap();
+    drop(v);
+    let dir = t.path().join("v");
+    // A header from before a rekey (say, restored from an old copy) opens with the
+    // passphrase but no longer matches the database's key epoch: damage, exit 7.
+    let old_header = std::fs::read(dir.join("header")).unwrap();
+    let mut v = reopen(&dir).unwrap();
+    v.rekey().unwrap();
+    drop(v);
+    let good = std::fs::read(dir.join("header")).unwrap();
+    std::fs::write(dir.join("header"), &old_header).unwrap();
+    let err = reopen(&dir).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    std::fs::write(dir.join("header"), &good).unwrap();
+    reopen(&dir).unwrap();
+    // The database removed: the vault is damaged, not silently empty.
+    std::fs::rename(dir.join("db"), t.path().join("db-moved")).unwrap();
+    let err = reopen(&dir).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    assert_eq!(err.exit_code(), keyward::error::exit::DAMAGED);
+    // init over a directory that still has a database refuses to reuse it.
+    std::fs::remove_file(dir.join("header")).unwrap();
+    std::fs::rename(t.path().join("db-moved"), dir.join("db")).unwrap();
+    let err = Vault::create(&dir, &Passphrase::new("pw".into()).unwrap(), TINY).unwrap_err();
+    assert!(err.to_string().contains("without a header"), "{err}");
+}

@@ -295,6 +295,20 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
         None => kdf::default_memory_kib(),
     };
     let parallelism = args.kdf_parallelism.unwrap_or(4);
+    if !(1..=kdf::MAX_PARALLELISM).contains(&parallelism) {
+        return Err(Error::Invalid(format!(
+            "--kdf-parallelism must be between 1 and {}",
+            kdf::MAX_PARALLELISM
+        )));
+    }
+    if let Some(i) = args.kdf_iterations
+        && !(1..=kdf::MAX_ITERATIONS).contains(&i)
+    {
+        return Err(Error::Invalid(format!(
+            "--kdf-iterations must be between 1 and {}",
+            kdf::MAX_ITERATIONS
+        )));
+    }
     let pass = input::passphrase(cli.passphrase_file.as_deref(), &dir, true)?;
     let params = match args.kdf_iterations {
         Some(iterations) => KdfParams {
@@ -310,9 +324,6 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
             kdf::calibrate(memory_kib, parallelism)?
         }
     };
-    params.check_bounds().map_err(|e| {
-        Error::Invalid(format!("{e}").replace("the vault header asks for", "--kdf flags ask for"))
-    })?;
     if params.below_owasp_floor() {
         warn(&format!(
             "warning: {params} is below OWASP's floor for Argon2id (19 MiB, 2 passes); fine for tests, weak for real keys"

@@ -6,14 +6,15 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::provider::{self, Provider};
 
-/// An entry's opaque id: a UUIDv7, the only thing about an entry readable on disk.
+/// An entry's opaque id: a random UUIDv4 (no creation time in it, unlike v7), the only
+/// thing about an entry readable on disk.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EntryId(pub [u8; 16]);
 
 impl EntryId {
-    /// A new time-ordered random id.
+    /// A new random id.
     pub fn generate() -> Self {
-        Self(*uuid::Uuid::now_v7().as_bytes())
+        Self(*uuid::Uuid::new_v4().as_bytes())
     }
 }
 

@@ -137,6 +137,12 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_error)?;
+        fs::set_permissions(vault_dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
+            Error::io(
+                format!("cannot set permissions on {}", vault_dir.display()),
+                e,
+            )
+        })?;
         restrict_permissions(vault_dir)?;
         Ok(Self { db, trees, dir })
     }

@@ -30,11 +30,18 @@ fn main() {
             }
             _ => {
                 let text = e.to_string();
-                let first = text
-                    .lines()
+                let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+                let mut first = lines
                     .next()
                     .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
+                    .trim_start_matches("error: ")
+                    .to_string();
+                // "the following required arguments were not provided:" names them next.
+                if first.ends_with(':')
+                    && let Some(next) = lines.next()
+                {
+                    first = format!("{first} {next}");
+                }
                 eprintln!("keyward: {first}; see `keyward --help`");
                 std::process::exit(exit::USAGE);
             }

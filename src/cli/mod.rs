@@ -21,7 +21,7 @@ pub struct Cli {
     /// Vault directory [default: the XDG data dir, e.g. ~/.local/share/keyward/vault]
     #[arg(long, global = true, env = "KEYWARD_VAULT", value_name = "DIR")]
     pub vault: Option<PathBuf>,
-    /// Read the passphrase from the first line of FILE (else KEYWARD_PASSPHRASE, else a prompt)
+    /// Read the passphrase from the first line of FILE (KEYWARD_PASSPHRASE, when set, comes first; else a prompt)
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// What to do; with none, keyward opens the interactive view.
@@ -372,6 +372,20 @@ fn add(cli: &Cli, args: &AddArgs) -> Result<()> {
 
 fn get(cli: &Cli, name: &str, field: Option<&str>) -> Result<()> {
     let mut vault = open(cli)?;
+    // A field that is not there is refused before anything counts as a use.
+    if let Some(f) = field {
+        let entry = vault.entry(name)?;
+        if !entry.meta.field_names.iter().any(|n| n == f) {
+            return Err(Error::Invalid(format!(
+                "{name} has no field '{f}'; its fields: {}",
+                if entry.meta.field_names.is_empty() {
+                    "none".to_string()
+                } else {
+                    entry.meta.field_names.join(", ")
+                }
+            )));
+        }
+    }
     let (entry, secret) = vault.use_secret(name)?;
     let value = match field {
         None => secret.value.as_str(),
@@ -426,7 +440,13 @@ fn edit(cli: &Cli, args: &EditArgs) -> Result<()> {
     let mut vault = open(cli)?;
     let secret = if args.secret_stdin {
         let mut s = input::secret(&args.name)?;
-        s.fields = parse_fields(&m.fields)?;
+        s.fields = if m.fields.is_empty() {
+            // A new key keeps the entry's extra fields unless --field replaces them.
+            let entry = vault.entry(&args.name)?;
+            vault.secret(&entry)?.fields.clone()
+        } else {
+            parse_fields(&m.fields)?
+        };
         Some(s)
     } else if !m.fields.is_empty() {
         // New fields without a new key: keep the key, replace the fields.

@@ -1,16 +1,19 @@
 //! keyward: an encrypted terminal vault for API keys.
 //!
 //! Rooms: [`crypto`] (ciphers), [`store`] (sled and the header file), [`model`]
-//! (pure types), [`vault`] (the service both faces call), [`cli`] (the scripting face).
+//! (pure types), [`vault`] (the service both faces call), [`clipboard`], [`config`],
+//! [`cli`] (the scripting face) and [`tui`] (the interactive face).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod clipboard;
+pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod tui;
 pub mod vault;
 
 pub use error::{Error, Result};

@@ -437,14 +437,20 @@ impl Vault {
 
     /// Decrypts the secret of `name` and records the use (flushed before it returns).
     pub fn use_secret(&mut self, name: &str) -> Result<(Entry, Secret)> {
+        let secret = self.secret(&self.entry(name)?)?;
+        let entry = self.record_use(name)?;
+        Ok((entry, secret))
+    }
+
+    /// Records a use of `name` (last used, use count), flushed before it returns.
+    pub fn record_use(&mut self, name: &str) -> Result<Entry> {
         let mut entry = self.entry(name)?;
-        let secret = self.secret(&entry)?;
         entry.meta.last_used_at = Some(now());
         entry.meta.use_count += 1;
         let mut batch = Batch::default();
         self.put_meta(&mut batch, &mut entry);
         self.commit(batch)?;
-        Ok((entry, secret))
+        Ok(entry)
     }
 
     fn put_meta(&mut self, batch: &mut Batch, entry: &mut Entry) {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::Config;
 use crate::crypto::{KdfParams, kdf};
 use crate::error::{Error, Result};
 use crate::model::{EntryPatch, NewEntry, Secret};
@@ -24,6 +25,9 @@ pub struct Cli {
     /// Read the passphrase from the first line of FILE (KEYWARD_PASSPHRASE, when set, comes first; else a prompt)
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Seconds before a copied secret is cleared [default: 30, or the config file's]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub clipboard_timeout: Option<u64>,
     /// What to do; with none, keyward opens the interactive view.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -265,19 +269,22 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The config file with the command line's overrides.
+pub fn config(cli: &Cli) -> Result<Config> {
+    let mut config = Config::load()?;
+    if let Some(t) = cli.clipboard_timeout {
+        if t == 0 {
+            return Err(Error::Invalid(
+                "--clipboard-timeout must be at least 1 second".into(),
+            ));
+        }
+        config.clipboard_timeout = t;
+    }
+    Ok(config)
+}
+
 fn no_command(cli: &Cli) -> Result<()> {
-    use clap::CommandFactory;
-    let dir = vault_dir(cli)?;
-    let state = if vault::exists(&dir) {
-        "exists"
-    } else {
-        "not created yet: run `keyward init`"
-    };
-    print(&format!(
-        "{}\nVault: {} ({state})\n",
-        Cli::command().render_help(),
-        dir.display()
-    ))
+    crate::tui::run(vault_dir(cli)?, config(cli)?)
 }
 
 fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
@@ -285,7 +292,8 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
     if vault::exists(&dir) {
         return Err(Error::VaultExists { path: dir });
     }
-    let memory_kib = match args.kdf_memory_mib {
+    let defaults = config(cli)?.kdf;
+    let memory_kib = match args.kdf_memory_mib.or(defaults.memory_mib) {
         Some(0) | Some(4097..) => {
             return Err(Error::Invalid(
                 "--kdf-memory-mib must be between 1 and 4096".into(),
@@ -294,14 +302,14 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
         Some(m) => m * 1024,
         None => kdf::default_memory_kib(),
     };
-    let parallelism = args.kdf_parallelism.unwrap_or(4);
+    let parallelism = args.kdf_parallelism.or(defaults.parallelism).unwrap_or(4);
     if !(1..=kdf::MAX_PARALLELISM).contains(&parallelism) {
         return Err(Error::Invalid(format!(
             "--kdf-parallelism must be between 1 and {}",
             kdf::MAX_PARALLELISM
         )));
     }
-    if let Some(i) = args.kdf_iterations
+    if let Some(i) = args.kdf_iterations.or(defaults.iterations)
         && !(1..=kdf::MAX_ITERATIONS).contains(&i)
     {
         return Err(Error::Invalid(format!(
@@ -310,7 +318,7 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
         )));
     }
     let pass = input::passphrase(cli.passphrase_file.as_deref(), &dir, true)?;
-    let params = match args.kdf_iterations {
+    let params = match args.kdf_iterations.or(defaults.iterations) {
         Some(iterations) => KdfParams {
             memory_kib,
             iterations,

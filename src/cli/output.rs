@@ -121,8 +121,9 @@ pub fn json_entry(e: &Entry) -> serde_json::Value {
     })
 }
 
-/// `show`'s aligned key/value view.
-pub fn details(e: &Entry) -> String {
+/// Every field of an entry as (label, value) rows, key masked: `show` and the TUI's
+/// details view both draw these.
+pub fn detail_rows(e: &Entry) -> Vec<(&'static str, String)> {
     let m = &e.meta;
     let p = m.provider_info();
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -131,7 +132,7 @@ pub fn details(e: &Entry) -> String {
         Some(t) => format!("{} ({})", timestamp(t), relative(Some(t), now)),
         None => "never".into(),
     };
-    let rows: Vec<(&str, String)> = vec![
+    vec![
         ("name", m.name.clone()),
         ("provider", format!("{} ({})", m.provider, p.name)),
         ("environment", m.environment.clone()),
@@ -197,8 +198,15 @@ pub fn details(e: &Entry) -> String {
             },
         ),
         ("id", e.id.to_string()),
-    ];
-    rows.iter().map(|(k, v)| format!("{k:<13}{v}\n")).collect()
+    ]
+}
+
+/// `show`'s aligned key/value view.
+pub fn details(e: &Entry) -> String {
+    detail_rows(e)
+        .iter()
+        .map(|(k, v)| format!("{k:<13}{v}\n"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ impl std::fmt::Debug for EntryId {
 }
 
 /// Everything about an entry but its secret. Times are Unix seconds (UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
 pub struct EntryMeta {
     /// Unique name, e.g. `openai-prod`.
     pub name: String,

@@ -1,0 +1,729 @@
+//! The TUI's state and its update function. No terminal, no vault, no clipboard here:
+//! `update` turns a message into state changes and [`Effect`]s, which the event loop
+//! carries out and answers with more messages.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyEvent;
+use zeroize::Zeroizing;
+
+use super::filter::Filter;
+use super::form::{Form, Submit};
+use super::input::TextInput;
+use super::keymap::{self, Command, Context};
+use crate::model::{Entry, EntryId};
+use crate::vault::Passphrase;
+
+/// How long a passing message stays in the bottom bar.
+pub const MESSAGE_TIME: Duration = Duration::from_secs(5);
+
+/// The screen under any popup.
+#[derive(Debug)]
+pub enum Screen {
+    /// First start: choose a passphrase.
+    Create(PassphraseScreen),
+    /// Unlock an existing vault.
+    Unlock(PassphraseScreen),
+    /// The entry list.
+    List,
+}
+
+/// The create and unlock screens' state.
+#[derive(Debug, Default)]
+pub struct PassphraseScreen {
+    /// The passphrase being typed.
+    pub input: TextInput,
+    /// Its confirmation (create only).
+    pub confirm: TextInput,
+    /// Focus on the confirmation field.
+    pub on_confirm: bool,
+    /// Show what is typed.
+    pub reveal: bool,
+    /// Why the last try failed.
+    pub error: Option<String>,
+}
+
+/// A popup over the list.
+#[derive(Debug)]
+pub enum Popup {
+    /// The selected entry's details.
+    Details,
+    /// The add / edit form.
+    Form(Box<Form>),
+    /// Every binding of the screen below.
+    Help(Context),
+    /// A yes/no question.
+    Confirm(Confirm),
+}
+
+/// What a confirmation is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Delete this entry.
+    Delete {
+        /// Entry name.
+        name: String,
+        /// How the question describes it.
+        label: String,
+    },
+    /// Leave the form without saving.
+    DiscardForm,
+}
+
+/// Something the event loop must do for the app.
+#[derive(Debug)]
+pub enum Effect {
+    /// Open the vault with this passphrase (off the UI thread).
+    Unlock(Passphrase),
+    /// Create the vault with this passphrase (off the UI thread).
+    Create(Passphrase),
+    /// Save the form.
+    Save(Box<Submit>),
+    /// Delete the entry.
+    Delete(String),
+    /// Enable or disable it.
+    SetActive(String, bool),
+    /// Make it primary.
+    MakePrimary(String),
+    /// Copy its secret.
+    Copy(String),
+    /// Decrypt it for a few seconds.
+    Reveal(String),
+    /// Drop the vault and clear the clipboard.
+    Lock,
+    /// Leave.
+    Quit,
+}
+
+/// What the app is told.
+#[derive(Debug)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyEvent),
+    /// Time passed (timers).
+    Tick,
+    /// Background work is in progress.
+    Busy(String),
+    /// The vault is open; its entries.
+    Opened(Vec<Entry>),
+    /// Unlock or create failed.
+    OpenFailed(String),
+    /// An entry was saved; `demoted` lost their primary flag.
+    Saved {
+        /// The entry as stored.
+        entry: Entry,
+        /// Names that stopped being primary.
+        demoted: Vec<String>,
+        /// What the bar says.
+        message: String,
+    },
+    /// Saving the form failed (shown in the form).
+    SaveFailed(String),
+    /// An entry was deleted.
+    Removed(EntryId, String),
+    /// A secret was copied; the entry's new use count, and how long until clearing.
+    Copied {
+        /// The entry, with its use recorded.
+        entry: Entry,
+        /// How it was copied.
+        how: String,
+        /// When the clipboard will be cleared.
+        clears_at: Instant,
+    },
+    /// A secret to show until `until`.
+    Revealed {
+        /// Which entry.
+        id: EntryId,
+        /// The secret.
+        secret: Zeroizing<String>,
+        /// When it hides again.
+        until: Instant,
+    },
+    /// The clipboard was cleared (or left alone): what the bar says.
+    ClipboardDone(String),
+    /// An error to show in the bar.
+    Error(String),
+    /// Idle timeout: lock.
+    IdleLock,
+}
+
+/// A message in the bottom bar.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The text.
+    pub text: String,
+    /// Errors are drawn as such.
+    pub error: bool,
+    /// When it goes away.
+    pub until: Instant,
+}
+
+/// The whole TUI state.
+#[derive(Debug)]
+pub struct App {
+    /// Screen under the popups.
+    pub screen: Screen,
+    /// Popup on top, if any.
+    pub popup: Option<Popup>,
+    /// The form kept aside while "discard changes?" is asked.
+    pub parked_form: Option<Box<Form>>,
+    /// All entries (metadata only).
+    pub entries: Vec<Entry>,
+    /// Rows shown: indices into `entries`.
+    pub view: Vec<usize>,
+    /// Selected row (index into `view`).
+    pub selected: usize,
+    /// First row drawn; the list view keeps the selection in sight.
+    pub offset: Cell<usize>,
+    /// Rows that fit in the list (set by the view, used for PgUp/PgDn).
+    pub page: Cell<usize>,
+    /// Filter and sort.
+    pub filter: Filter,
+    /// The filter being typed.
+    pub filter_input: TextInput,
+    /// Typing in the filter.
+    pub filtering: bool,
+    /// Bottom-bar message.
+    pub notice: Option<Notice>,
+    /// Clipboard countdown: what was copied and when it clears.
+    pub clipboard: Option<(String, Instant)>,
+    /// A revealed secret.
+    pub revealed: Option<(EntryId, Zeroizing<String>, Instant)>,
+    /// Background work label (spinner).
+    pub busy: Option<String>,
+    /// Spinner frame.
+    pub spin: usize,
+    /// Leave the loop.
+    pub quit: bool,
+    /// Where the vault is (shown in headers).
+    pub vault_path: String,
+    /// Today, `YYYY-MM-DD`, for statuses.
+    pub today: String,
+    /// Current time, Unix seconds, for relative times.
+    pub now_unix: i64,
+}
+
+impl App {
+    /// A new app: the create screen when there is no vault, else unlock.
+    pub fn new(vault_path: String, vault_exists: bool) -> Self {
+        let pass = PassphraseScreen::default();
+        Self {
+            screen: if vault_exists {
+                Screen::Unlock(pass)
+            } else {
+                Screen::Create(pass)
+            },
+            popup: None,
+            parked_form: None,
+            entries: Vec::new(),
+            view: Vec::new(),
+            selected: 0,
+            offset: Cell::new(0),
+            page: Cell::new(10),
+            filter: Filter::default(),
+            filter_input: TextInput::default(),
+            filtering: false,
+            notice: None,
+            clipboard: None,
+            revealed: None,
+            busy: None,
+            spin: 0,
+            quit: false,
+            vault_path,
+            today: crate::cli::output::today(),
+            now_unix: jiff::Timestamp::now().as_second(),
+        }
+    }
+
+    /// Where keys go now.
+    pub fn context(&self) -> Context {
+        match (&self.screen, &self.popup) {
+            (Screen::Create(_) | Screen::Unlock(_), _) => Context::Passphrase,
+            (_, Some(Popup::Details)) => Context::Details,
+            (_, Some(Popup::Form(_))) => Context::Form,
+            (_, Some(Popup::Help(_))) => Context::Help,
+            (_, Some(Popup::Confirm(_))) => Context::Confirm,
+            (Screen::List, None) if self.filtering => Context::Filter,
+            (Screen::List, None) => Context::List,
+        }
+    }
+
+    /// The selected entry.
+    pub fn current(&self) -> Option<&Entry> {
+        self.view.get(self.selected).map(|&i| &self.entries[i])
+    }
+
+    /// True when the vault is unlocked.
+    pub fn unlocked(&self) -> bool {
+        matches!(self.screen, Screen::List)
+    }
+
+    fn notify(&mut self, text: impl Into<String>, now: Instant) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error: false,
+            until: now + MESSAGE_TIME,
+        });
+    }
+
+    fn error(&mut self, text: impl Into<String>, now: Instant) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error: true,
+            until: now + MESSAGE_TIME * 2,
+        });
+    }
+
+    /// The next moment a timer needs the app (the loop sleeps until then).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.notice.as_ref().map(|n| n.until),
+            self.revealed.as_ref().map(|r| r.2),
+            // The countdown redraws once a second.
+            self.clipboard.as_ref().map(|(_, at)| {
+                let left = at.saturating_duration_since(Instant::now());
+                *at - Duration::from_secs(left.as_secs())
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn refresh_view(&mut self) {
+        let keep = self.current().map(|e| e.id);
+        self.filter.query = self.filter_input.value().to_string();
+        self.view = self.filter.view();
+        self.selected = keep
+            .and_then(|id| self.view.iter().position(|&i| self.entries[i].id == id))
+            .unwrap_or(0)
+            .min(self.view.len().saturating_sub(1));
+    }
+
+    fn reindex(&mut self) {
+        self.filter.reindex(&self.entries);
+        self.refresh_view();
+    }
+
+    fn set_entries(&mut self, entries: Vec<Entry>) {
+        self.entries = entries;
+        self.selected = 0;
+        self.reindex();
+    }
+
+    fn upsert(&mut self, entry: Entry) {
+        match self.entries.iter_mut().find(|e| e.id == entry.id) {
+            Some(e) => *e = entry,
+            None => self.entries.push(entry),
+        }
+    }
+
+    /// Drops every decrypted thing: entries, revealed secret, form, filter text.
+    fn lock(&mut self) {
+        for e in &mut self.entries {
+            zeroize::Zeroize::zeroize(&mut e.meta);
+        }
+        self.entries.clear();
+        self.view.clear();
+        self.revealed = None;
+        self.popup = None;
+        self.parked_form = None;
+        self.filtering = false;
+        self.filter_input.clear();
+        self.filter = Filter::default();
+        self.clipboard = None;
+        self.selected = 0;
+        self.screen = Screen::Unlock(PassphraseScreen::default());
+    }
+
+    /// Handles one message; returns what the loop must do.
+    pub fn update(&mut self, msg: Msg, now: Instant) -> Vec<Effect> {
+        self.now_unix = jiff::Timestamp::now().as_second();
+        match msg {
+            Msg::Key(key) => return self.on_key(key, now),
+            Msg::Tick => {
+                if self.notice.as_ref().is_some_and(|n| now >= n.until) {
+                    self.notice = None;
+                }
+                if self.revealed.as_ref().is_some_and(|r| now >= r.2) {
+                    self.revealed = None;
+                }
+                self.spin = self.spin.wrapping_add(1);
+            }
+            Msg::Busy(label) => self.busy = Some(label),
+            Msg::Opened(entries) => {
+                self.busy = None;
+                self.screen = Screen::List;
+                self.set_entries(entries);
+                if self.entries.is_empty() {
+                    self.notify("The vault is empty: press a to add your first key", now);
+                }
+            }
+            Msg::OpenFailed(e) => {
+                self.busy = None;
+                if let Screen::Create(s) | Screen::Unlock(s) = &mut self.screen {
+                    s.error = Some(e);
+                    s.input.clear();
+                    s.confirm.clear();
+                    s.on_confirm = false;
+                }
+            }
+            Msg::Saved {
+                entry,
+                demoted,
+                message,
+            } => {
+                for e in self
+                    .entries
+                    .iter_mut()
+                    .filter(|e| demoted.contains(&e.meta.name))
+                {
+                    e.meta.primary = false;
+                }
+                let id = entry.id;
+                self.upsert(entry);
+                if matches!(self.popup, Some(Popup::Form(_))) {
+                    self.popup = None;
+                }
+                self.reindex();
+                if let Some(pos) = self.view.iter().position(|&i| self.entries[i].id == id) {
+                    self.selected = pos;
+                }
+                let extra = if demoted.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} no longer primary)", demoted.join(", "))
+                };
+                self.notify(format!("{message}{extra}"), now);
+            }
+            Msg::SaveFailed(e) => match &mut self.popup {
+                Some(Popup::Form(form)) => form.error = Some(e),
+                _ => self.error(e, now),
+            },
+            Msg::Removed(id, message) => {
+                self.entries.retain(|e| e.id != id);
+                self.popup = None;
+                self.reindex();
+                self.notify(message, now);
+            }
+            Msg::Copied {
+                entry,
+                how,
+                clears_at,
+            } => {
+                let name = entry.meta.name.clone();
+                self.upsert(entry);
+                self.clipboard = Some((format!("{name} copied to the {how}"), clears_at));
+                self.notice = None;
+            }
+            Msg::Revealed { id, secret, until } => self.revealed = Some((id, secret, until)),
+            Msg::ClipboardDone(text) => {
+                self.clipboard = None;
+                self.notify(text, now);
+            }
+            Msg::Error(e) => {
+                self.busy = None;
+                self.error(e, now);
+            }
+            Msg::IdleLock => {
+                if self.unlocked() {
+                    self.lock();
+                    self.notify("Locked after inactivity", now);
+                    return vec![Effect::Lock];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
+        if self.busy.is_some() {
+            // While the KDF runs only Ctrl-C does anything.
+            return match keymap::lookup(Context::List, &key) {
+                Some(Command::Quit) if key.code != crossterm::event::KeyCode::Char('q') => {
+                    self.quit = true;
+                    vec![Effect::Quit]
+                }
+                _ => Vec::new(),
+            };
+        }
+        let ctx = self.context();
+        let cmd = keymap::lookup(ctx, &key);
+        match ctx {
+            Context::Passphrase => self.on_passphrase_key(cmd, key),
+            Context::Filter => self.on_filter_key(cmd, key),
+            Context::Form => self.on_form_key(cmd, key),
+            Context::Confirm => self.on_confirm_key(cmd),
+            Context::Help => {
+                match cmd {
+                    Some(Command::Back) => self.popup = None,
+                    Some(Command::Quit) => return self.quit_now(),
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Context::List | Context::Details => match cmd {
+                Some(c) => self.on_command(c, ctx, now),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn quit_now(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        vec![Effect::Quit]
+    }
+
+    fn on_passphrase_key(&mut self, cmd: Option<Command>, key: KeyEvent) -> Vec<Effect> {
+        let creating = matches!(self.screen, Screen::Create(_));
+        let (Screen::Create(s) | Screen::Unlock(s)) = &mut self.screen else {
+            return Vec::new();
+        };
+        match cmd {
+            Some(Command::Quit) => return self.quit_now(),
+            Some(Command::RevealInput) => s.reveal = !s.reveal,
+            Some(Command::NextField | Command::PrevField) if creating => {
+                s.on_confirm = !s.on_confirm
+            }
+            Some(Command::Submit) => {
+                if s.input.value().is_empty() {
+                    s.error = Some("Type a passphrase first".into());
+                    return Vec::new();
+                }
+                if creating && !s.on_confirm {
+                    s.on_confirm = true;
+                    return Vec::new();
+                }
+                if creating && s.input.value() != s.confirm.value() {
+                    s.error = Some("The two passphrases differ: type them again".into());
+                    s.input.clear();
+                    s.confirm.clear();
+                    s.on_confirm = false;
+                    return Vec::new();
+                }
+                let Ok(pass) = Passphrase::new(s.input.value().to_string()) else {
+                    return Vec::new();
+                };
+                s.error = None;
+                self.busy = Some(if creating {
+                    "Calibrating Argon2id and creating the vault".into()
+                } else {
+                    "Unlocking".into()
+                });
+                return vec![if creating {
+                    Effect::Create(pass)
+                } else {
+                    Effect::Unlock(pass)
+                }];
+            }
+            _ => {
+                let target = if creating && s.on_confirm {
+                    &mut s.confirm
+                } else {
+                    &mut s.input
+                };
+                if target.handle(key) {
+                    s.error = None;
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_filter_key(&mut self, cmd: Option<Command>, key: KeyEvent) -> Vec<Effect> {
+        match cmd {
+            Some(Command::Submit) => self.filtering = false,
+            Some(Command::Back) => {
+                self.filtering = false;
+                self.filter_input.clear();
+                self.refresh_view();
+            }
+            Some(Command::Quit) => return self.quit_now(),
+            Some(c @ (Command::Up | Command::Down | Command::PageUp | Command::PageDown)) => {
+                self.navigate(c)
+            }
+            _ => {
+                if self.filter_input.handle(key) {
+                    self.refresh_view();
+                    self.selected = 0;
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_form_key(&mut self, cmd: Option<Command>, key: KeyEvent) -> Vec<Effect> {
+        let Some(Popup::Form(form)) = &mut self.popup else {
+            return Vec::new();
+        };
+        match cmd {
+            Some(Command::NextField) => form.move_focus(1),
+            Some(Command::PrevField) => form.move_focus(-1),
+            Some(Command::RevealInput) => form.reveal = !form.reveal,
+            Some(Command::Quit) => return self.quit_now(),
+            Some(Command::Back) => {
+                if form.dirty {
+                    // The form stays underneath; the question replaces it until answered.
+                    let form = match self.popup.take() {
+                        Some(Popup::Form(f)) => f,
+                        _ => return Vec::new(),
+                    };
+                    self.parked_form = Some(form);
+                    self.popup = Some(Popup::Confirm(Confirm::DiscardForm));
+                } else {
+                    self.popup = None;
+                }
+            }
+            Some(Command::Submit) => match form.submit() {
+                Ok(submit) => return vec![Effect::Save(Box::new(submit))],
+                Err(e) => form.error = Some(e),
+            },
+            _ => form.handle_key(key),
+        }
+        Vec::new()
+    }
+
+    fn on_confirm_key(&mut self, cmd: Option<Command>) -> Vec<Effect> {
+        let Some(Popup::Confirm(what)) = &self.popup else {
+            return Vec::new();
+        };
+        let what = what.clone();
+        match cmd {
+            Some(Command::Yes) => {
+                self.popup = None;
+                match what {
+                    Confirm::Delete { name, .. } => return vec![Effect::Delete(name)],
+                    Confirm::DiscardForm => self.parked_form = None,
+                }
+            }
+            Some(Command::No) => {
+                self.popup = match what {
+                    Confirm::DiscardForm => self.parked_form.take().map(Popup::Form),
+                    Confirm::Delete { .. } => None,
+                };
+            }
+            Some(Command::Quit) => return self.quit_now(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn navigate(&mut self, cmd: Command) {
+        let last = self.view.len().saturating_sub(1);
+        let page = self.page.get().max(1);
+        self.selected = match cmd {
+            Command::Up => self.selected.saturating_sub(1),
+            Command::Down => (self.selected + 1).min(last),
+            Command::Top => 0,
+            Command::Bottom => last,
+            Command::PageUp => self.selected.saturating_sub(page),
+            Command::PageDown => (self.selected + page).min(last),
+            _ => self.selected,
+        };
+    }
+
+    fn on_command(&mut self, cmd: Command, ctx: Context, now: Instant) -> Vec<Effect> {
+        let current = self.current().map(|e| e.meta.clone());
+        let need = |app: &mut Self| {
+            if current.is_none() {
+                app.notify("No entry selected: press a to add one", now);
+            }
+            current.clone()
+        };
+        match cmd {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => self.navigate(cmd),
+            Command::Open if need(self).is_some() => self.popup = Some(Popup::Details),
+            Command::Back => {
+                if ctx == Context::Details {
+                    self.popup = None;
+                } else {
+                    self.filter_input.clear();
+                    self.filter.provider = None;
+                    self.filter.env = None;
+                    self.filter.rebase(&self.entries);
+                    self.refresh_view();
+                }
+            }
+            Command::Filter => self.filtering = true,
+            Command::Sort => {
+                self.filter.sort = self.filter.sort.next();
+                self.filter.rebase(&self.entries);
+                self.refresh_view();
+                self.notify(format!("Sorted by {}", self.filter.sort.label()), now);
+            }
+            Command::ProviderFilter => {
+                self.filter.provider = Filter::cycle(
+                    &self.filter.provider,
+                    self.entries.iter().map(|e| e.meta.provider.clone()),
+                );
+                self.filter.rebase(&self.entries);
+                self.refresh_view();
+            }
+            Command::EnvFilter => {
+                self.filter.env = Filter::cycle(
+                    &self.filter.env,
+                    self.entries.iter().map(|e| e.meta.environment.clone()),
+                );
+                self.filter.rebase(&self.entries);
+                self.refresh_view();
+            }
+            Command::Add => self.popup = Some(Popup::Form(Box::new(Form::add()))),
+            Command::Edit => {
+                if let Some(e) = self.current() {
+                    self.popup = Some(Popup::Form(Box::new(Form::edit(e))));
+                } else {
+                    need(self);
+                }
+            }
+            Command::Delete => {
+                if let Some(m) = need(self) {
+                    self.popup = Some(Popup::Confirm(Confirm::Delete {
+                        label: format!(
+                            "{} ({}, {}, {})",
+                            m.name, m.provider, m.environment, m.masked
+                        ),
+                        name: m.name,
+                    }));
+                }
+            }
+            Command::ToggleActive => {
+                if let Some(m) = need(self) {
+                    return vec![Effect::SetActive(m.name, !m.active)];
+                }
+            }
+            Command::Primary => {
+                if let Some(m) = need(self) {
+                    if m.primary {
+                        self.notify(format!("{} is already primary", m.name), now);
+                    } else {
+                        return vec![Effect::MakePrimary(m.name)];
+                    }
+                }
+            }
+            Command::Copy => {
+                if let Some(m) = need(self) {
+                    return vec![Effect::Copy(m.name)];
+                }
+            }
+            Command::Reveal => {
+                if let Some(m) = need(self) {
+                    return vec![Effect::Reveal(m.name)];
+                }
+            }
+            Command::Help => self.popup = Some(Popup::Help(ctx)),
+            Command::Quit => return self.quit_now(),
+            Command::Lock => {
+                self.lock();
+                return vec![Effect::Lock];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,354 @@
+//! The interactive face (`keyward` with no subcommand).
+//!
+//! A key goes: keymap → [`app::App::update`] (pure) → [`app::Effect`] → [`Runtime`] →
+//! the [`Vault`] (sealed, one flushed transaction) → an [`app::Msg`] back → redraw.
+//! One channel feeds the loop: key presses from a reader thread and the results of
+//! background work (the KDF). The loop sleeps until the next event or timer: no busy loop.
+
+pub mod app;
+pub mod filter;
+pub mod form;
+pub mod input;
+pub mod keymap;
+pub mod view;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+use zeroize::Zeroizing;
+
+use crate::clipboard::{Cleared, Clipboard};
+use crate::config::Config;
+use crate::crypto::{KdfParams, kdf};
+use crate::error::{Error, Result};
+use crate::model::{EntryPatch, Secret};
+use crate::vault::{self, Vault};
+use app::{App, Effect, Msg};
+use form::Submit;
+
+/// What wakes the loop.
+enum Event {
+    Term(TermEvent),
+    Opened(Box<Result<Vault>>),
+}
+
+/// The I/O side of the TUI: the vault, the clipboard, background work.
+pub struct Runtime {
+    dir: PathBuf,
+    config: Config,
+    vault: Option<Vault>,
+    clipboard: Clipboard,
+    tx: Sender<Event>,
+}
+
+/// The KDF parameters a new vault gets: the config's, else calibrated like `init`.
+pub fn new_vault_params(config: &Config) -> Result<KdfParams> {
+    let memory_kib = config
+        .kdf
+        .memory_mib
+        .map(|m| m.saturating_mul(1024))
+        .unwrap_or_else(kdf::default_memory_kib);
+    let parallelism = config.kdf.parallelism.unwrap_or(4);
+    match config.kdf.iterations {
+        Some(iterations) => Ok(KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        }),
+        None => kdf::calibrate(memory_kib, parallelism),
+    }
+}
+
+/// Runs the TUI on the vault in `dir` until the user quits.
+pub fn run(dir: PathBuf, config: Config) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Error::Invalid(
+            "the interactive view needs a terminal; use a subcommand in scripts (see keyward --help)".into(),
+        ));
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut app = App::new(dir.display().to_string(), vault::exists(&dir));
+    let mut runtime = Runtime {
+        clipboard: Clipboard::from_env(config.clipboard, config.clipboard_timeout()),
+        dir,
+        config,
+        vault: None,
+        tx: tx.clone(),
+    };
+    let mut terminal =
+        ratatui::try_init().map_err(|e| Error::io("cannot set up the terminal", e))?;
+    std::thread::spawn(move || {
+        while let Ok(ev) = crossterm::event::read() {
+            if tx.send(Event::Term(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    let result = runtime.event_loop(&mut terminal, &mut app, &rx);
+    runtime.clipboard.clear_now();
+    runtime.vault = None;
+    ratatui::restore();
+    result
+}
+
+impl Runtime {
+    fn event_loop(
+        &mut self,
+        terminal: &mut ratatui::DefaultTerminal,
+        app: &mut App,
+        rx: &Receiver<Event>,
+    ) -> Result<()> {
+        let mut last_input = Instant::now();
+        loop {
+            terminal
+                .draw(|f| view::draw(app, f))
+                .map_err(|e| Error::io("cannot draw", e))?;
+            if app.quit {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let idle_at = self
+                .config
+                .idle_lock()
+                .filter(|_| app.unlocked())
+                .map(|d| last_input + d);
+            let spinner = app.busy.as_ref().map(|_| now + Duration::from_millis(100));
+            let wake = [
+                app.next_deadline(),
+                self.clipboard.deadline(),
+                idle_at,
+                spinner,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let timeout = wake.map_or(Duration::from_secs(3600), |w| {
+                w.saturating_duration_since(now)
+            });
+            let mut queue = Vec::new();
+            match rx.recv_timeout(timeout) {
+                Ok(Event::Term(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                    last_input = Instant::now();
+                    queue.push(Msg::Key(key));
+                }
+                Ok(Event::Term(_)) => {} // resize and the like: redraw
+                Ok(Event::Opened(result)) => queue.push(self.opened(*result)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            let now = Instant::now();
+            queue.push(Msg::Tick);
+            if let Some(cleared) = self.clipboard.tick(now) {
+                queue.push(Msg::ClipboardDone(cleared_text(&cleared)));
+            }
+            if idle_at.is_some_and(|at| now >= at) {
+                queue.push(Msg::IdleLock);
+            }
+            while !queue.is_empty() {
+                let msg = queue.remove(0);
+                for effect in app.update(msg, now) {
+                    queue.extend(self.perform(effect));
+                }
+            }
+        }
+    }
+
+    fn opened(&mut self, result: Result<Vault>) -> Msg {
+        match result.and_then(|v| v.list().map(|entries| (v, entries))) {
+            Ok((vault, entries)) => {
+                self.vault = Some(vault);
+                Msg::Opened(entries)
+            }
+            Err(Error::WrongPassphrase { .. }) => {
+                Msg::OpenFailed("Wrong passphrase: try again".into())
+            }
+            Err(e) => Msg::OpenFailed(e.to_string()),
+        }
+    }
+
+    /// Carries out one effect; answers with messages for the app.
+    fn perform(&mut self, effect: Effect) -> Vec<Msg> {
+        match effect {
+            Effect::Unlock(pass) => {
+                let (dir, tx) = (self.dir.clone(), self.tx.clone());
+                std::thread::spawn(move || {
+                    let _ = tx.send(Event::Opened(Box::new(Vault::open(&dir, &pass))));
+                });
+                Vec::new()
+            }
+            Effect::Create(pass) => {
+                let (dir, tx, config) = (self.dir.clone(), self.tx.clone(), self.config.clone());
+                std::thread::spawn(move || {
+                    let result = new_vault_params(&config)
+                        .and_then(|params| Vault::create(&dir, &pass, params));
+                    let _ = tx.send(Event::Opened(Box::new(result)));
+                });
+                Vec::new()
+            }
+            Effect::Lock => {
+                self.vault = None;
+                let cleared = self.clipboard.clear_now();
+                if cleared == Cleared::Cleared {
+                    return vec![Msg::ClipboardDone("Locked; clipboard cleared".into())];
+                }
+                Vec::new()
+            }
+            Effect::Quit => {
+                self.clipboard.clear_now();
+                Vec::new()
+            }
+            other => vec![self.vault_effect(other).unwrap_or_else(|e| Msg::Error(e.to_string()))],
+        }
+    }
+
+    /// Effects that need the open vault.
+    fn vault_effect(&mut self, effect: Effect) -> Result<Msg> {
+        let reveal_for = self.config.reveal_timeout();
+        let Some(vault) = self.vault.as_mut() else {
+            return Err(Error::Invalid("The vault is locked".into()));
+        };
+        let saved = |s: vault::Saved, message: String| Msg::Saved {
+            entry: s.entry,
+            demoted: s.demoted,
+            message,
+        };
+        Ok(match effect {
+            Effect::Save(submit) => save(vault, *submit),
+            Effect::Delete(name) => {
+                let removed = vault.remove(&name)?;
+                Msg::Removed(removed.id, format!("Deleted {name}"))
+            }
+            Effect::SetActive(name, active) => {
+                let s = vault.set_active(&name, active)?;
+                saved(
+                    s,
+                    format!("{} {name}", if active { "Enabled" } else { "Disabled" }),
+                )
+            }
+            Effect::MakePrimary(name) => {
+                let patch = EntryPatch {
+                    primary: Some(true),
+                    ..Default::default()
+                };
+                let s = vault.update(&name, patch)?;
+                let m = format!(
+                    "{name} is now the primary {} key for {}",
+                    s.entry.meta.provider, s.entry.meta.environment
+                );
+                saved(s, m)
+            }
+            Effect::Copy(name) => {
+                let entry = vault.entry(&name)?;
+                let secret = vault.secret(&entry)?;
+                let how = self
+                    .clipboard
+                    .copy(&secret.value)
+                    .map_err(|why| Error::Invalid(format!("Cannot copy: {why}")))?;
+                // Only a copy that happened counts as a use.
+                let entry = vault.record_use(&name)?;
+                Msg::Copied {
+                    entry,
+                    how: how.to_string(),
+                    clears_at: self.clipboard.deadline().unwrap_or_else(Instant::now),
+                }
+            }
+            Effect::Reveal(name) => {
+                let entry = vault.entry(&name)?;
+                let secret = vault.secret(&entry)?;
+                Msg::Revealed {
+                    id: entry.id,
+                    secret: Zeroizing::new(secret.value.clone()),
+                    until: Instant::now() + reveal_for,
+                }
+            }
+            Effect::Unlock(_) | Effect::Create(_) | Effect::Lock | Effect::Quit => {
+                Msg::Error("internal: not a vault effect".into())
+            }
+        })
+    }
+}
+
+/// Saves the form: adds, or updates (merging typed extra fields into the stored secret).
+fn save(vault: &mut Vault, submit: Submit) -> Msg {
+    let result = match submit {
+        Submit::Add(new) => vault.add(new).map(|s| (s, "Added")),
+        Submit::Update {
+            name,
+            mut patch,
+            fields,
+        } => (|| {
+            if !fields.is_empty() && patch.secret.is_none() {
+                let old = vault.secret(&vault.entry(&name)?)?;
+                let mut merged = old.fields.clone();
+                for (k, v) in fields {
+                    match merged.iter_mut().find(|(n, _)| *n == k) {
+                        Some(slot) => slot.1 = v,
+                        None => merged.push((k, v)),
+                    }
+                }
+                patch.secret = Some(Secret {
+                    value: old.value.clone(),
+                    fields: merged,
+                });
+            }
+            vault.update(&name, patch).map(|s| (s, "Saved"))
+        })(),
+    };
+    match result {
+        Ok((s, verb)) => Msg::Saved {
+            message: format!("{verb} {}", s.entry.meta.name),
+            entry: s.entry,
+            demoted: s.demoted,
+        },
+        Err(e) => Msg::SaveFailed(e.to_string()),
+    }
+}
+
+fn cleared_text(c: &Cleared) -> String {
+    match c {
+        Cleared::Cleared => "Clipboard cleared".into(),
+        Cleared::LeftAlone => "Clipboard left alone: something else was copied since".into(),
+        Cleared::Failed(e) => format!("Could not clear the clipboard: {e}"),
+    }
+}
+
+/// Entries for unit tests of the pure parts.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::model::{Entry, EntryId, EntryMeta};
+
+    /// An active entry with plausible metadata.
+    pub fn entry(name: &str, provider: &str, env: &str) -> Entry {
+        Entry {
+            id: EntryId::generate(),
+            rev: 1,
+            meta: EntryMeta {
+                name: name.into(),
+                provider: provider.into(),
+                environment: env.into(),
+                env_var: "OPENAI_API_KEY".into(),
+                base_url: None,
+                model: None,
+                tier: None,
+                tags: vec![format!("{name}-tag")],
+                notes: String::new(),
+                active: true,
+                primary: false,
+                expires_at: None,
+                rotate_every_days: None,
+                rotated_at: None,
+                created_at: 1_700_000_000,
+                updated_at: 1_700_000_000,
+                last_used_at: None,
+                use_count: 0,
+                last_error: None,
+                error_count: 0,
+                masked: "sk-p…abcd".into(),
+                field_names: vec![],
+            },
+        }
+    }
+}

@@ -239,8 +239,11 @@ mod tests {
             names(&entries, &f.view()),
             ["anthropic-dev", "openai-dev", "openai-prod"]
         );
+        // Like fzf, loose matches stay listed, ranked after the close ones.
         f.query = "openai dev".into();
-        assert_eq!(names(&entries, &f.view()), ["openai-dev"]);
+        assert_eq!(names(&entries, &f.view())[0], "openai-dev");
+        f.query = "zzz".into();
+        assert!(f.view().is_empty());
         f.query = "dev".into();
         assert_eq!(f.view().len(), 2);
         f.query.clear();

@@ -251,7 +251,9 @@ impl App {
 
     /// The selected entry.
     pub fn current(&self) -> Option<&Entry> {
-        self.view.get(self.selected).map(|&i| &self.entries[i])
+        self.view
+            .get(self.selected)
+            .and_then(|&i| self.entries.get(i))
     }
 
     /// True when the vault is unlocked.
@@ -277,14 +279,15 @@ impl App {
 
     /// The next moment a timer needs the app (the loop sleeps until then).
     pub fn next_deadline(&self) -> Option<Instant> {
+        // Countdowns redraw once a second, on the second.
+        let next_second = |at: Instant| {
+            let left = at.saturating_duration_since(Instant::now());
+            at - Duration::from_secs(left.as_secs())
+        };
         [
             self.notice.as_ref().map(|n| n.until),
-            self.revealed.as_ref().map(|r| r.2),
-            // The countdown redraws once a second.
-            self.clipboard.as_ref().map(|(_, at)| {
-                let left = at.saturating_duration_since(Instant::now());
-                *at - Duration::from_secs(left.as_secs())
-            }),
+            self.revealed.as_ref().map(|r| next_second(r.2)),
+            self.clipboard.as_ref().map(|(_, at)| next_second(*at)),
         ]
         .into_iter()
         .flatten()
@@ -402,9 +405,14 @@ impl App {
                 _ => self.error(e, now),
             },
             Msg::Removed(id, message) => {
+                // Removing shifts the indices the view holds: rebuild it, keeping the
+                // selection at the same row (now the next entry).
+                let row = self.selected;
                 self.entries.retain(|e| e.id != id);
+                self.view.clear();
                 self.popup = None;
                 self.reindex();
+                self.selected = row.min(self.view.len().saturating_sub(1));
                 self.notify(message, now);
             }
             Msg::Copied {
@@ -725,5 +733,327 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::test_support::entry;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    fn key(c: char) -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+    fn code(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+    fn ctrl(c: char) -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+    fn typ(app: &mut App, s: &str) {
+        for c in s.chars() {
+            app.update(key(c), Instant::now());
+        }
+    }
+    fn unlocked(names: &[(&str, &str, &str)]) -> App {
+        let mut app = App::new("/v".into(), true);
+        let entries = names.iter().map(|(n, p, e)| entry(n, p, e)).collect();
+        app.update(Msg::Opened(entries), Instant::now());
+        app
+    }
+    fn selected_name(app: &App) -> String {
+        app.current().unwrap().meta.name.clone()
+    }
+
+    #[test]
+    fn create_asks_twice_and_refuses_a_mismatch() {
+        let now = Instant::now();
+        let mut app = App::new("/v".into(), false);
+        assert!(matches!(app.screen, Screen::Create(_)));
+        typ(&mut app, "pass one");
+        assert!(
+            app.update(code(KeyCode::Enter), now).is_empty(),
+            "Enter moves to the confirmation"
+        );
+        typ(&mut app, "pass two");
+        assert!(app.update(code(KeyCode::Enter), now).is_empty());
+        let Screen::Create(s) = &app.screen else {
+            panic!()
+        };
+        assert!(s.error.as_deref().unwrap().contains("differ"));
+        assert_eq!(s.input.value(), "", "both fields start again");
+        typ(&mut app, "same");
+        app.update(code(KeyCode::Enter), now);
+        typ(&mut app, "same");
+        let effects = app.update(code(KeyCode::Enter), now);
+        assert!(matches!(effects.as_slice(), [Effect::Create(_)]));
+        assert!(app.busy.is_some(), "the spinner runs while the KDF does");
+        // Keys are ignored while busy, but for Ctrl-C.
+        assert!(app.update(key('x'), now).is_empty());
+        assert!(matches!(
+            app.update(ctrl('c'), now).as_slice(),
+            [Effect::Quit]
+        ));
+    }
+
+    #[test]
+    fn a_wrong_passphrase_lets_you_retry() {
+        let now = Instant::now();
+        let mut app = App::new("/v".into(), true);
+        assert!(
+            app.update(code(KeyCode::Enter), now).is_empty(),
+            "nothing typed"
+        );
+        typ(&mut app, "nope");
+        assert!(matches!(
+            app.update(code(KeyCode::Enter), now).as_slice(),
+            [Effect::Unlock(_)]
+        ));
+        app.update(Msg::OpenFailed("Wrong passphrase: try again".into()), now);
+        let Screen::Unlock(s) = &app.screen else {
+            panic!()
+        };
+        assert_eq!(s.error.as_deref(), Some("Wrong passphrase: try again"));
+        assert!(s.input.value().is_empty());
+        assert!(app.busy.is_none());
+        assert!(matches!(
+            app.update(code(KeyCode::Esc), now).as_slice(),
+            [Effect::Quit]
+        ));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn navigation_and_paging() {
+        let names: Vec<(String, &str, &str)> = (0..30)
+            .map(|i| (format!("k{i:02}"), "openai", "prod"))
+            .collect();
+        let refs: Vec<(&str, &str, &str)> =
+            names.iter().map(|(n, p, e)| (n.as_str(), *p, *e)).collect();
+        let mut app = unlocked(&refs);
+        let now = Instant::now();
+        app.page.set(10);
+        app.update(key('j'), now);
+        app.update(code(KeyCode::Down), now);
+        assert_eq!(selected_name(&app), "k02");
+        app.update(code(KeyCode::PageDown), now);
+        assert_eq!(selected_name(&app), "k12");
+        app.update(key('G'), now);
+        assert_eq!(selected_name(&app), "k29");
+        app.update(key('j'), now);
+        assert_eq!(selected_name(&app), "k29", "stops at the end");
+        app.update(key('g'), now);
+        app.update(key('k'), now);
+        assert_eq!(selected_name(&app), "k00");
+    }
+
+    #[test]
+    fn filter_narrows_and_esc_clears() {
+        let mut app = unlocked(&[
+            ("openai-prod", "openai", "prod"),
+            ("groq-dev", "groq", "dev"),
+        ]);
+        let now = Instant::now();
+        app.update(key('/'), now);
+        assert_eq!(app.context(), Context::Filter);
+        typ(&mut app, "groq");
+        assert_eq!(selected_name(&app), "groq-dev");
+        // In the filter, j is text, not a move.
+        typ(&mut app, "j");
+        assert_eq!(app.filter_input.value(), "groqj");
+        app.update(code(KeyCode::Backspace), now);
+        app.update(code(KeyCode::Enter), now);
+        assert_eq!(app.context(), Context::List, "Enter keeps the filter");
+        assert_eq!(app.view.len(), 1);
+        app.update(code(KeyCode::Esc), now);
+        assert_eq!(app.view.len(), 2);
+        // Quick filters.
+        app.update(key('E'), now);
+        assert_eq!(app.filter.env.as_deref(), Some("dev"));
+        assert_eq!(app.view.len(), 1);
+        app.update(key('E'), now);
+        app.update(key('E'), now);
+        assert_eq!(app.filter.env, None);
+        app.update(key('s'), now);
+        assert_eq!(app.filter.sort, super::super::filter::SortBy::Provider);
+        assert_eq!(
+            selected_name(&app),
+            "openai-prod",
+            "the selection follows its entry"
+        );
+    }
+
+    #[test]
+    fn delete_goes_through_a_confirmation_naming_the_entry() {
+        let mut app = unlocked(&[("openai-prod", "openai", "prod")]);
+        let now = Instant::now();
+        app.update(key('d'), now);
+        let Some(Popup::Confirm(Confirm::Delete { label, .. })) = &app.popup else {
+            panic!()
+        };
+        assert!(label.contains("openai-prod"));
+        assert!(app.update(key('n'), now).is_empty());
+        assert!(app.popup.is_none());
+        app.update(key('d'), now);
+        let effects = app.update(key('y'), now);
+        assert!(matches!(effects.as_slice(), [Effect::Delete(n)] if n == "openai-prod"));
+        let id = app.current().unwrap().id;
+        app.update(Msg::Removed(id, "Deleted openai-prod".into()), now);
+        assert!(app.entries.is_empty());
+        assert_eq!(app.notice.as_ref().unwrap().text, "Deleted openai-prod");
+    }
+
+    #[test]
+    fn toggles_copy_reveal_and_primary_ask_the_vault() {
+        let mut app = unlocked(&[("a", "openai", "prod"), ("b", "openai", "prod")]);
+        let now = Instant::now();
+        assert!(
+            matches!(app.update(key(' '), now).as_slice(), [Effect::SetActive(n, false)] if n == "a")
+        );
+        assert!(matches!(app.update(key('c'), now).as_slice(), [Effect::Copy(n)] if n == "a"));
+        assert!(matches!(app.update(key('v'), now).as_slice(), [Effect::Reveal(n)] if n == "a"));
+        assert!(
+            matches!(app.update(key('p'), now).as_slice(), [Effect::MakePrimary(n)] if n == "a")
+        );
+        // b was primary; a becomes primary and b is demoted.
+        app.entries[1].meta.primary = true;
+        let mut a = app.entries[0].clone();
+        a.meta.primary = true;
+        app.update(
+            Msg::Saved {
+                entry: a,
+                demoted: vec!["b".into()],
+                message: "a is now primary".into(),
+            },
+            now,
+        );
+        assert!(app.entries[0].meta.primary && !app.entries[1].meta.primary);
+        assert!(
+            app.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("b no longer primary")
+        );
+    }
+
+    #[test]
+    fn copy_countdown_and_reveal_expire() {
+        let mut app = unlocked(&[("a", "openai", "prod")]);
+        let now = Instant::now();
+        let e = app.entries[0].clone();
+        app.update(
+            Msg::Copied {
+                entry: e.clone(),
+                how: "system clipboard".into(),
+                clears_at: now + Duration::from_secs(30),
+            },
+            now,
+        );
+        assert!(app.clipboard.as_ref().unwrap().0.contains("a copied"));
+        assert!(
+            app.next_deadline().is_some(),
+            "the countdown wakes the loop"
+        );
+        app.update(
+            Msg::Revealed {
+                id: e.id,
+                secret: Zeroizing::new("sk-shown".into()),
+                until: now + Duration::from_secs(10),
+            },
+            now,
+        );
+        assert!(app.revealed.is_some());
+        app.update(Msg::Tick, now + Duration::from_secs(11));
+        assert!(app.revealed.is_none(), "hidden again after its time");
+        app.update(Msg::ClipboardDone("Clipboard cleared".into()), now);
+        assert!(app.clipboard.is_none());
+    }
+
+    #[test]
+    fn form_asks_before_losing_changes() {
+        let mut app = unlocked(&[("a", "openai", "prod")]);
+        let now = Instant::now();
+        app.update(key('a'), now);
+        assert_eq!(app.context(), Context::Form);
+        app.update(code(KeyCode::Esc), now);
+        assert!(app.popup.is_none(), "a clean form just closes");
+        app.update(key('a'), now);
+        typ(&mut app, "new-name");
+        app.update(code(KeyCode::Esc), now);
+        assert!(matches!(
+            app.popup,
+            Some(Popup::Confirm(Confirm::DiscardForm))
+        ));
+        app.update(key('n'), now);
+        let Some(Popup::Form(f)) = &app.popup else {
+            panic!("the form comes back")
+        };
+        assert_eq!(
+            f.input(super::super::form::FieldId::Name).unwrap().value(),
+            "new-name"
+        );
+        app.update(code(KeyCode::Esc), now);
+        app.update(key('y'), now);
+        assert!(app.popup.is_none());
+        // A refused save shows in the form.
+        app.update(key('e'), now);
+        app.update(Msg::SaveFailed("name taken".into()), now);
+        let Some(Popup::Form(f)) = &app.popup else {
+            panic!()
+        };
+        assert_eq!(f.error.as_deref(), Some("name taken"));
+    }
+
+    #[test]
+    fn lock_drops_everything_decrypted() {
+        let mut app = unlocked(&[("a", "openai", "prod")]);
+        let now = Instant::now();
+        app.update(key('/'), now);
+        typ(&mut app, "a");
+        app.update(code(KeyCode::Enter), now);
+        let effects = app.update(ctrl('l'), now);
+        assert!(matches!(effects.as_slice(), [Effect::Lock]));
+        assert!(app.entries.is_empty() && app.view.is_empty());
+        assert_eq!(app.filter_input.value(), "");
+        assert!(matches!(app.screen, Screen::Unlock(_)));
+        let mut app = unlocked(&[("a", "openai", "prod")]);
+        assert!(matches!(
+            app.update(Msg::IdleLock, now).as_slice(),
+            [Effect::Lock]
+        ));
+        assert!(!app.unlocked());
+        assert!(
+            app.update(Msg::IdleLock, now).is_empty(),
+            "locking twice does nothing"
+        );
+    }
+
+    #[test]
+    fn help_is_for_the_current_screen() {
+        let mut app = unlocked(&[("a", "openai", "prod")]);
+        let now = Instant::now();
+        app.update(code(KeyCode::Enter), now);
+        app.update(key('?'), now);
+        assert!(matches!(app.popup, Some(Popup::Help(Context::Details))));
+        app.update(code(KeyCode::Esc), now);
+        assert!(app.popup.is_none());
+    }
+
+    #[test]
+    fn an_empty_vault_says_how_to_start() {
+        let mut app = App::new("/v".into(), true);
+        let now = Instant::now();
+        app.update(Msg::Opened(Vec::new()), now);
+        assert!(app.notice.as_ref().unwrap().text.contains("press a"));
+        app.update(key('c'), now);
+        assert!(
+            app.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("No entry selected")
+        );
     }
 }

@@ -137,7 +137,11 @@ pub struct Form {
 }
 
 fn article(word: &str) -> &'static str {
-    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u', 'x']) { "an" } else { "a" }
+    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u', 'x']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 fn csv(s: &str) -> Vec<String> {
@@ -366,7 +370,9 @@ impl Form {
                     Some(p) if self.force => {
                         Some(Ok(format!("{} key, format not checked", p.name)))
                     }
-                    Some(p) if p.accepts(v) => Some(Ok(format!("looks like {} {} key", article(p.name), p.name))),
+                    Some(p) if p.accepts(v) => {
+                        Some(Ok(format!("looks like {} {} key", article(p.name), p.name)))
+                    }
                     Some(p) => Some(Err(format!(
                         "not a {} key: expected {}",
                         p.name, p.expected

@@ -200,7 +200,10 @@ impl Runtime {
                 self.clipboard.clear_now();
                 Vec::new()
             }
-            other => vec![self.vault_effect(other).unwrap_or_else(|e| Msg::Error(e.to_string()))],
+            other => vec![
+                self.vault_effect(other)
+                    .unwrap_or_else(|e| Msg::Error(e.to_string())),
+            ],
         }
     }
 

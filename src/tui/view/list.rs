@@ -15,12 +15,39 @@ use crate::tui::app::App;
 /// Draws the list screen into `area`.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let show_filter = app.filtering || !app.filter_input.value().is_empty();
-    let [head, filter_line, body] = Layout::vertical([
+    // A revealed secret is shown whole under the table (the Key column is too narrow).
+    let revealed = app.revealed.as_ref().and_then(|(id, secret, until)| {
+        let e = app.entries.iter().find(|e| e.id == *id)?;
+        Some((e.meta.name.clone(), secret, *until))
+    });
+    let reveal_height = revealed.as_ref().map_or(0, |(name, secret, _)| {
+        let len = name.chars().count() + secret.chars().count() + 24;
+        (len as u16).div_ceil(area.width.max(1)).min(4) + 1
+    });
+    let [head, filter_line, body, reveal_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(show_filter)),
         Constraint::Min(1),
+        Constraint::Length(reveal_height),
     ])
     .areas(area);
+    if let Some((name, secret, until)) = &revealed {
+        let left = until
+            .saturating_duration_since(std::time::Instant::now())
+            .as_secs()
+            + 1;
+        let text = Line::from(vec![
+            Span::styled(format!("{name}: "), theme::accent()),
+            Span::raw(secret.to_string()),
+            Span::styled(format!("  (hidden in {left}s)"), theme::dim()),
+        ]);
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .block(Block::new().borders(ratatui::widgets::Borders::TOP)),
+            reveal_area,
+        );
+    }
     frame.render_widget(Paragraph::new(header(app)), head);
     if show_filter {
         let mut spans = vec![
@@ -145,7 +172,7 @@ fn table(app: &App, frame: &mut Frame, area: Rect) {
                 Style::default()
             };
             let key = match &app.revealed {
-                Some((id, secret, _)) if *id == e.id => secret.to_string(),
+                Some((id, _, _)) if *id == e.id => "(shown below)".to_string(),
                 _ => m.masked.clone(),
             };
             let row = Row::new(vec![

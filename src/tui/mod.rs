@@ -31,6 +31,7 @@ use form::Submit;
 /// What wakes the loop.
 enum Event {
     Term(TermEvent),
+    Progress(String),
     Opened(Box<Result<Vault>>),
 }
 
@@ -135,6 +136,7 @@ impl Runtime {
                     queue.push(Msg::Key(key));
                 }
                 Ok(Event::Term(_)) => {} // resize and the like: redraw
+                Ok(Event::Progress(step)) => queue.push(Msg::Busy(step)),
                 Ok(Event::Opened(result)) => queue.push(self.opened(*result)),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -182,8 +184,14 @@ impl Runtime {
             Effect::Create(pass) => {
                 let (dir, tx, config) = (self.dir.clone(), self.tx.clone(), self.config.clone());
                 std::thread::spawn(move || {
-                    let result = new_vault_params(&config)
-                        .and_then(|params| Vault::create(&dir, &pass, params));
+                    let step = |text: String| {
+                        let _ = tx.send(Event::Progress(text));
+                    };
+                    step("Calibrating Argon2id on this machine (step 1 of 2)".into());
+                    let result = new_vault_params(&config).and_then(|params| {
+                        step(format!("Creating the vault with {params} (step 2 of 2)"));
+                        Vault::create(&dir, &pass, params)
+                    });
                     let _ = tx.send(Event::Opened(Box::new(result)));
                 });
                 Vec::new()

@@ -314,14 +314,14 @@ impl Vault {
         self.seal_count
     }
 
-    /// Number of entries.
+    /// Number of entries (sled scans the tree to count it).
     pub fn len(&self) -> usize {
         self.store.len(Tree::Meta)
     }
 
-    /// True when the vault holds no entry.
+    /// True when the vault holds no entry (cheap, unlike [`Vault::len`]).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.store.is_empty(Tree::Meta)
     }
 
     fn aad(&self, id: &EntryId, field: Field, rev: u64) -> Vec<u8> {
@@ -394,7 +394,8 @@ impl Vault {
 
     /// Every entry's metadata, sorted by name. Decrypts no secret.
     pub fn list(&self) -> Result<Vec<Entry>> {
-        let mut out = Vec::with_capacity(self.len());
+        // No capacity from len(): sled counts a tree by scanning it.
+        let mut out = Vec::new();
         self.store.for_each(Tree::Meta, |k, v| {
             out.push(self.decode_meta(Self::id_from_key(k)?, v)?);
             Ok(())
@@ -829,6 +830,7 @@ impl Vault {
     /// Returns the number of entries re-sealed.
     pub fn rekey(&mut self) -> Result<usize> {
         let entries = self.list()?;
+        let entries_count = entries.len();
         let secrets = entries
             .iter()
             .map(|e| {
@@ -867,7 +869,7 @@ impl Vault {
                 entry.id.0,
             );
         }
-        let count = self.store.len(Tree::Meta);
+        let count = entries_count;
         batch.put(Tree::State, STATE_EPOCH, header.key_epoch.to_be_bytes());
         batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
         // header.new first: if we stop after the transaction, open() finds it by its epoch.

@@ -172,7 +172,12 @@ impl Store {
         Ok(())
     }
 
-    /// Number of keys in `tree`.
+    /// True when `tree` has no key (reads at most one).
+    pub fn is_empty(&self, tree: Tree) -> bool {
+        self.tree(tree).is_empty()
+    }
+
+    /// Number of keys in `tree` (sled scans the tree).
     pub fn len(&self, tree: Tree) -> usize {
         self.tree(tree).len()
     }

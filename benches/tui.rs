@@ -59,12 +59,17 @@ fn unlocked(n: usize) -> App {
 }
 
 fn key(app: &mut App, code: KeyCode) {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), Instant::now());
+    app.update(
+        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        Instant::now(),
+    );
 }
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("tui");
-    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
 
     let mut app = unlocked(100_000);

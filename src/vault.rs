@@ -54,6 +54,7 @@ pub const REKEY_AFTER: u64 = 1 << 30;
 
 const STATE_EPOCH: &[u8] = b"key_epoch";
 const STATE_SEAL_COUNT: &[u8] = b"seal_count";
+const STATE_NEXT_ID: &[u8] = b"next_id";
 const AAD_LABEL: &[u8] = b"keyward-record-v1";
 /// Plaintext schema of sealed metadata and secrets.
 const RECORD_SCHEMA: u8 = 1;
@@ -82,6 +83,7 @@ pub struct Vault {
     sealer: Sealer,
     store: Store,
     seal_count: u64,
+    next_id: u64,
 }
 
 impl std::fmt::Debug for Vault {
@@ -209,6 +211,7 @@ impl Vault {
         let mut batch = Batch::default();
         batch.put(Tree::State, STATE_EPOCH, 0u64.to_be_bytes());
         batch.put(Tree::State, STATE_SEAL_COUNT, 0u64.to_be_bytes());
+        batch.put(Tree::State, STATE_NEXT_ID, 0u64.to_be_bytes());
         store.apply(&batch)?;
         // The header goes last: its presence is what makes the directory a vault.
         header.write_new(dir)?;
@@ -220,6 +223,7 @@ impl Vault {
             wrap_key,
             store,
             seal_count: 0,
+            next_id: 0,
         })
     }
 
@@ -263,6 +267,7 @@ impl Vault {
         };
         let epoch = state(STATE_EPOCH)?;
         let seal_count = state(STATE_SEAL_COUNT)?;
+        let next_id = state(STATE_NEXT_ID)?;
         // Under the lock, settle an interrupted passwd or rekey: the header whose epoch
         // matches sled's and that this passphrase opens is the vault's header.
         let current = Header::read(&Header::path(dir))?;
@@ -296,6 +301,7 @@ impl Vault {
             wrap_key,
             store,
             seal_count,
+            next_id,
         })
     }
 
@@ -476,6 +482,7 @@ impl Vault {
     /// Applies a batch with the seal counter, and rekeys when the counter is high.
     fn commit(&mut self, mut batch: Batch) -> Result<()> {
         batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
+        batch.put(Tree::State, STATE_NEXT_ID, self.next_id.to_be_bytes());
         self.store.apply(&batch)?;
         if self.seal_count >= REKEY_AFTER {
             // The change above is saved whatever happens here; a failed rekey leaves the
@@ -661,8 +668,9 @@ impl Vault {
             field_names: secret.fields.iter().map(|(n, _)| n.clone()).collect(),
         };
         meta.masked = Self::masked(&meta, &secret);
+        self.next_id += 1;
         let entry = Entry {
-            id: EntryId::generate(),
+            id: EntryId::new(self.next_id - 1),
             meta,
             rev: 0,
         };

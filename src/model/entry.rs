@@ -6,22 +6,45 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::provider::{self, Provider};
 
-/// An entry's opaque id: a random UUIDv4 (no creation time in it, unlike v7), the only
-/// thing about an entry readable on disk.
+/// An entry's id, the only thing about an entry readable on disk: an 8-byte sequence
+/// number (big-endian) and 8 random bytes. The sequence keeps sled's keys in insertion
+/// order, which keeps its pages compact (random ids made listing 40% slower); unlike a
+/// UUIDv7 it carries no creation time, only the order in which entries were added.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EntryId(pub [u8; 16]);
 
 impl EntryId {
-    /// A new random id.
+    /// The id for sequence number `seq`.
+    pub fn new(seq: u64) -> Self {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&seq.to_be_bytes());
+        id[8..].copy_from_slice(&crate::crypto::random_bytes::<8>());
+        Self(id)
+    }
+
+    /// An id with a random sequence number (tests and benches).
     pub fn generate() -> Self {
-        Self(*uuid::Uuid::new_v4().as_bytes())
+        Self::new(u64::from_be_bytes(crate::crypto::random_bytes()))
     }
 }
 
 impl std::fmt::Display for EntryId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        uuid::Uuid::from_bytes(self.0).fmt(f)
+        let h = hex_lower(&self.0);
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
     }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl std::fmt::Debug for EntryId {

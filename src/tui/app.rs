@@ -465,7 +465,13 @@ impl App {
             Context::Confirm => self.on_confirm_key(cmd),
             Context::Help => {
                 match cmd {
-                    Some(Command::Back) => self.popup = None,
+                    // Back to where help was opened from.
+                    Some(Command::Back) => {
+                        self.popup = match &self.popup {
+                            Some(Popup::Help(Context::Details)) => Some(Popup::Details),
+                            _ => None,
+                        }
+                    }
                     Some(Command::Quit) => return self.quit_now(),
                     _ => {}
                 }
@@ -1038,7 +1044,14 @@ mod tests {
         app.update(key('?'), now);
         assert!(matches!(app.popup, Some(Popup::Help(Context::Details))));
         app.update(code(KeyCode::Esc), now);
-        assert!(app.popup.is_none());
+        assert!(
+            matches!(app.popup, Some(Popup::Details)),
+            "back to the details"
+        );
+        app.update(code(KeyCode::Esc), now);
+        app.update(key('?'), now);
+        app.update(code(KeyCode::Esc), now);
+        assert!(app.popup.is_none(), "help from the list closes to the list");
     }
 
     #[test]

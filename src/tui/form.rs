@@ -374,8 +374,10 @@ impl Form {
                         Some(Ok(format!("looks like {} {} key", article(p.name), p.name)))
                     }
                     Some(p) => Some(Err(format!(
-                        "not a {} key: expected {}",
-                        p.name, p.expected
+                        "not {} {} key: expected {}",
+                        article(p.name),
+                        p.name,
+                        p.expected
                     ))),
                 }
             }

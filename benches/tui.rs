@@ -80,9 +80,10 @@ fn bench(c: &mut Criterion) {
         });
     });
 
-    // A keystroke in the filter to the next frame. Each iteration types one character
-    // (the query narrows: the refined scan) and erases it (the query widens: a full
-    // scan), drawing a frame after each; the time reported is per keystroke.
+    // A keystroke in the filter to the next frame, in the costly case: "svc" matches
+    // all 100,000 entries, so each typed digit rescores every one of them; the
+    // Backspace after it is answered from the prefix cache. A frame is drawn after
+    // each key; the time reported is per keystroke.
     key(&mut app, KeyCode::Char('/'));
     for c in "svc".chars() {
         key(&mut app, KeyCode::Char(c));
@@ -101,6 +102,26 @@ fn bench(c: &mut Criterion) {
         });
     });
 
+    // Typing a whole query and erasing it, as a person does: per keystroke.
+    let mut app = unlocked(100_000);
+    key(&mut app, KeyCode::Char('/'));
+    group.bench_function("filter_typing_to_frame/100k", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for c in "team4 svc12".chars() {
+                    key(&mut app, KeyCode::Char(c));
+                    terminal.draw(|f| view::draw(&app, f)).unwrap();
+                }
+                for _ in 0..11 {
+                    key(&mut app, KeyCode::Backspace);
+                    terminal.draw(|f| view::draw(&app, f)).unwrap();
+                }
+            }
+            start.elapsed() / 22
+        });
+    });
+
     // The first keystroke from an empty filter: a full fuzzy scan of 100,000 entries.
     let mut app = unlocked(100_000);
     key(&mut app, KeyCode::Char('/'));
@@ -109,6 +130,24 @@ fn bench(c: &mut Criterion) {
             key(&mut app, KeyCode::Char('o'));
             terminal.draw(|f| view::draw(&app, f)).unwrap();
             key(&mut app, KeyCode::Backspace);
+        });
+    });
+    // For comparison: the whole scan and ranking of 100,000 entries, to completion,
+    // which the view spreads over frames.
+    let all = entries(100_000);
+    let mut filter = keyward::tui::filter::Filter::default();
+    filter.reindex(&all);
+    group.bench_function("filter_scan_to_completion/100k", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                filter.reindex(&all); // not timed: empties the prefix cache
+                filter.query = "svc1".into();
+                let start = Instant::now();
+                black_box(filter.view().len());
+                spent += start.elapsed();
+            }
+            spent
         });
     });
     group.finish();

@@ -15,6 +15,10 @@ use super::keymap::{self, Command, Context};
 use crate::model::{Entry, EntryId};
 use crate::vault::Passphrase;
 
+/// How long one filter step may scan before a frame is drawn; the scan goes on at
+/// the next wake-up (so a keystroke gets its frame within one 60 Hz frame).
+pub const FILTER_BUDGET: Duration = Duration::from_millis(8);
+
 /// How long a passing message stays in the bottom bar.
 pub const MESSAGE_TIME: Duration = Duration::from_secs(5);
 
@@ -285,6 +289,8 @@ impl App {
             at - Duration::from_secs(left.as_secs())
         };
         [
+            // An unfinished filter scan goes on at once.
+            self.filter.is_pending().then(Instant::now),
             self.notice.as_ref().map(|n| n.until),
             self.revealed.as_ref().map(|r| next_second(r.2)),
             self.clipboard.as_ref().map(|(_, at)| next_second(*at)),
@@ -297,7 +303,7 @@ impl App {
     fn refresh_view(&mut self) {
         let keep = self.current().map(|e| e.id);
         self.filter.query = self.filter_input.value().to_string();
-        self.view = self.filter.view();
+        self.view = self.filter.view_within(Some(FILTER_BUDGET)).0;
         self.selected = keep
             .and_then(|id| self.view.iter().position(|&i| self.entries[i].id == id))
             .unwrap_or(0)
@@ -346,6 +352,12 @@ impl App {
         match msg {
             Msg::Key(key) => return self.on_key(key, now),
             Msg::Tick => {
+                if self.filter.is_pending() {
+                    self.refresh_view();
+                    if self.filtering {
+                        self.selected = 0; // the best match, once ranked
+                    }
+                }
                 if self.notice.as_ref().is_some_and(|n| now >= n.until) {
                     self.notice = None;
                 }

@@ -1,9 +1,14 @@
-//! The list's filter and sort, pure: fuzzy matching (nucleo-matcher) over name,
-//! provider, environment, tags and notes; quick filters by provider and environment;
-//! four sort orders. Refining a query only rescans the entries that matched before.
+//! The list's filter and sort, pure. A query matches an entry when it fuzzy-matches
+//! the name (nucleo-matcher, ranked by score), or when each of its words is found
+//! (ignoring case) in the name, provider, environment, tags or notes (ranked after).
+//! Fuzzy matching long notes would be slow at 100,000 entries and match noise.
+//! Quick filters by provider and environment; four sort orders. Typing refines the
+//! previous matches; Backspace is answered from a cache of the query's prefixes.
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32Str, Utf32String};
+use std::time::{Duration, Instant};
+
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use crate::model::Entry;
 
@@ -74,12 +79,68 @@ pub struct Filter {
     /// Sort order when there is no query (with one, best matches first).
     pub sort: SortBy,
     matcher: Matcher,
-    haystacks: Vec<Utf32String>,
+    /// Names alone: most queries match here, and short haystacks score fast.
+    names: Arena,
+    /// Name, provider, environment, tags and notes, lowercased, for word matches.
+    haystacks: Arena,
     /// Entries passing the quick filters, in sort order.
     base: Vec<usize>,
-    /// The last query and what it matched, for refining.
-    last: Option<(String, Vec<usize>)>,
+    /// Results for each prefix of the current query (shortest first): typing refines
+    /// the last one, Backspace finds its answer here.
+    chain: Vec<Matched>,
+    /// A scan stopped by its time budget.
+    pending: Option<Pending>,
 }
+
+/// A scan in progress.
+struct Pending {
+    query: String,
+    pattern: Pattern,
+    words: Vec<String>,
+    candidates: Vec<usize>,
+    next: usize,
+    scored: Vec<(u32, usize)>,
+}
+
+/// Many strings in one buffer: scanning 100,000 of them reads memory in order instead
+/// of chasing 100,000 heap pointers.
+#[derive(Debug, Default)]
+struct Arena {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Arena {
+    fn build(items: impl Iterator<Item = String>) -> Self {
+        let mut a = Arena::default();
+        for item in items {
+            a.text.push_str(&item);
+            a.ends.push(a.text.len());
+        }
+        a
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// What one query matched.
+#[derive(Debug, Clone)]
+struct Matched {
+    query: String,
+    /// Matches in base order (what a longer query refines).
+    in_base_order: Vec<usize>,
+    /// Matches best first (what is shown).
+    ranked: Vec<usize>,
+}
+
+/// Entries scanned between two looks at the clock.
+const SCAN_CHUNK: usize = 2048;
+
+/// A fuzzy name match ranks above any match found only as words in the other fields.
+const NAME_BONUS: u32 = 1 << 20;
 
 impl std::fmt::Debug for Filter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,14 +161,16 @@ impl Default for Filter {
             env: None,
             sort: SortBy::default(),
             matcher: Matcher::new(Config::DEFAULT),
-            haystacks: Vec::new(),
+            names: Arena::default(),
+            haystacks: Arena::default(),
             base: Vec::new(),
-            last: None,
+            chain: Vec::new(),
+            pending: None,
         }
     }
 }
 
-fn haystack(e: &Entry) -> Utf32String {
+fn haystack(e: &Entry) -> String {
     let m = &e.meta;
     let mut s = String::with_capacity(m.name.len() + m.notes.len() + 32);
     for part in [&m.name, &m.provider, &m.environment] {
@@ -119,7 +182,7 @@ fn haystack(e: &Entry) -> Utf32String {
         s.push(' ');
     }
     s.push_str(&m.notes);
-    Utf32String::from(s)
+    s.to_lowercase()
 }
 
 fn pattern(query: &str) -> Pattern {
@@ -129,7 +192,8 @@ fn pattern(query: &str) -> Pattern {
 impl Filter {
     /// Rebuilds the caches after the entries changed.
     pub fn reindex(&mut self, entries: &[Entry]) {
-        self.haystacks = entries.iter().map(haystack).collect();
+        self.names = Arena::build(entries.iter().map(|e| e.meta.name.clone()));
+        self.haystacks = Arena::build(entries.iter().map(haystack));
         self.rebase(entries);
     }
 
@@ -165,39 +229,105 @@ impl Filter {
             }),
         }
         self.base = base;
-        self.last = None;
+        self.chain.clear();
+        self.pending = None;
     }
 
-    /// The visible rows (indices into `entries`) for the current settings.
+    /// The visible rows (indices into `entries`) for the current settings, scanning
+    /// to the end.
     pub fn view(&mut self) -> Vec<usize> {
+        self.view_within(None).0
+    }
+
+    /// Like [`Filter::view`], but stops scanning after `budget`: then it returns the
+    /// matches found so far (in sort order) and `false`, and the next call goes on
+    /// where this one stopped. A keystroke thus gets its frame within one frame's time
+    /// at any size; the ranking is complete a few frames later.
+    pub fn view_within(&mut self, budget: Option<Duration>) -> (Vec<usize>, bool) {
+        let started = Instant::now();
         let query = self.query.trim().to_string();
+        // Keep only the results of prefixes of this query.
+        self.chain.retain(|m| query.starts_with(m.query.as_str()));
         if query.is_empty() {
-            self.last = None;
-            return self.base.clone();
+            self.pending = None;
+            return (self.base.clone(), true);
         }
-        // A longer query matches a subset of what a prefix of it matched.
-        let candidates = match &self.last {
-            Some((prev, matched)) if query.starts_with(prev.as_str()) && !prev.is_empty() => {
-                matched.clone()
-            }
-            _ => self.base.clone(),
+        if let Some(m) = self.chain.last().filter(|m| m.query == query) {
+            self.pending = None;
+            return (m.ranked.clone(), true); // Backspace, or the same query again
+        }
+        if self.pending.as_ref().is_none_or(|p| p.query != query) {
+            // A longer query matches a subset of what a prefix of it matched.
+            let candidates = match self.chain.last() {
+                Some(m) => m.in_base_order.clone(),
+                None => self.base.clone(),
+            };
+            let lowered = query.to_lowercase();
+            self.pending = Some(Pending {
+                pattern: pattern(&query),
+                words: lowered.split_whitespace().map(String::from).collect(),
+                query,
+                candidates,
+                next: 0,
+                scored: Vec::new(),
+            });
+        }
+        let Some(p) = self.pending.as_mut() else {
+            return (self.base.clone(), true);
         };
-        let pat = pattern(&query);
-        // Candidates come in base order, so what passes keeps it: that is the list a
-        // longer query refines.
-        let mut scored: Vec<(u32, usize)> = candidates
+        let mut buf = Vec::new();
+        while p.next < p.candidates.len() {
+            let end = (p.next + SCAN_CHUNK).min(p.candidates.len());
+            for &i in &p.candidates[p.next..end] {
+                let by_name = p
+                    .pattern
+                    .score(
+                        Utf32Str::new(self.names.get(i), &mut buf),
+                        &mut self.matcher,
+                    )
+                    .map(|s| s + NAME_BONUS);
+                let score = by_name.or_else(|| {
+                    let hay = self.haystacks.get(i);
+                    p.words
+                        .iter()
+                        .all(|w| hay.contains(w.as_str()))
+                        .then_some(0)
+                });
+                if let Some(s) = score {
+                    p.scored.push((s, i));
+                }
+            }
+            p.next = end;
+            if budget.is_some_and(|b| started.elapsed() >= b) && p.next < p.candidates.len() {
+                return (p.scored.iter().map(|(_, i)| *i).collect(), false);
+            }
+        }
+        let Some(done) = self.pending.take() else {
+            return (self.base.clone(), true);
+        };
+        // Candidates came in base order, so the matches are in it too.
+        let in_base_order: Vec<usize> = done.scored.iter().map(|(_, i)| *i).collect();
+        // Best first; equal scores keep the sort order (the position breaks ties, so
+        // an unstable sort gives the stable answer).
+        let mut ranked: Vec<(std::cmp::Reverse<u32>, usize, usize)> = done
+            .scored
             .into_iter()
-            .filter_map(|i| {
-                pat.score(self.haystacks[i].slice(..), &mut self.matcher)
-                    .map(|s| (s, i))
-            })
+            .enumerate()
+            .map(|(pos, (score, i))| (std::cmp::Reverse(score), pos, i))
             .collect();
-        let in_base_order: Vec<usize> = scored.iter().map(|(_, i)| *i).collect();
-        // Stable: equal scores keep the sort order.
-        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
-        let matched: Vec<usize> = scored.into_iter().map(|(_, i)| i).collect();
-        self.last = Some((query, in_base_order));
-        matched
+        ranked.sort_unstable();
+        let ranked: Vec<usize> = ranked.into_iter().map(|(_, _, i)| i).collect();
+        self.chain.push(Matched {
+            query: done.query,
+            in_base_order,
+            ranked: ranked.clone(),
+        });
+        (ranked, true)
+    }
+
+    /// True while a scan is unfinished (the loop should call again soon).
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
     }
 
     /// Cycles `current` through `None` and the sorted distinct values of `values`.
@@ -286,6 +416,67 @@ mod tests {
             fresh.query = typed.clone();
             assert_eq!(refined, fresh.view(), "after typing {typed}");
         }
+    }
+
+    #[test]
+    fn backspace_gives_the_same_result_as_a_fresh_scan() {
+        let entries: Vec<Entry> = (0..300)
+            .map(|i| entry(&format!("svc{i}"), "custom", "prod", i as i64))
+            .collect();
+        let mut f = Filter::default();
+        f.reindex(&entries);
+        let mut seen = Vec::new();
+        for q in [
+            "s", "sv", "svc", "svc2", "svc", "sv", "svc", "svc1", "x", "",
+        ] {
+            f.query = q.into();
+            let got = f.view();
+            let mut fresh = Filter::default();
+            fresh.reindex(&entries);
+            fresh.query = q.into();
+            assert_eq!(got, fresh.view(), "query {q:?}");
+            seen.push(got.len());
+        }
+        assert_eq!(seen[9], 300);
+    }
+
+    #[test]
+    fn a_budgeted_scan_finishes_over_several_calls_with_the_same_answer() {
+        let entries: Vec<Entry> = (0..20_000)
+            .map(|i| entry(&format!("svc{i}"), "custom", "prod", i as i64))
+            .collect();
+        let mut f = Filter::default();
+        f.reindex(&entries);
+        f.query = "svc1".into();
+        let (partial, done) = f.view_within(Some(Duration::ZERO));
+        assert!(!done && f.is_pending());
+        assert!(partial.len() < 20_000);
+        let mut calls = 1;
+        let result = loop {
+            calls += 1;
+            let (rows, done) = f.view_within(Some(Duration::ZERO));
+            if done {
+                break rows;
+            }
+        };
+        assert!(calls > 2, "{calls}");
+        assert!(!f.is_pending());
+        let mut fresh = Filter::default();
+        fresh.reindex(&entries);
+        fresh.query = "svc1".into();
+        assert_eq!(result, fresh.view());
+    }
+
+    #[test]
+    fn name_matches_rank_first() {
+        let mut a = entry("alpha", "custom", "prod", 1);
+        a.meta.notes = "deploy key for the billing service".into();
+        let b = entry("billing", "custom", "prod", 2);
+        let entries = vec![a, b];
+        let mut f = Filter::default();
+        f.reindex(&entries);
+        f.query = "billing".into();
+        assert_eq!(names(&entries, &f.view()), ["billing", "alpha"]);
     }
 
     #[test]

@@ -93,6 +93,9 @@ fn header(app: &App) -> Line<'static> {
     if let Some(e) = &app.filter.env {
         spans.push(Span::raw(format!(" · env: {e}")));
     }
+    if app.filter.is_pending() {
+        spans.push(Span::styled(" · filtering…", theme::dim()));
+    }
     Line::from(spans)
 }
 

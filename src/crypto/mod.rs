@@ -126,6 +126,20 @@ pub fn unwrap_data_key(
     Ok(DataKey::from_bytes(bytes))
 }
 
+/// SHA-256 of `data` (AWS SigV4 needs it for request signing).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}
+
+/// HMAC-SHA256 of `data` under `key` (AWS SigV4's signing chain).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
 /// Seals and opens records under one data key (AES-256-GCM, random 96-bit nonces).
 /// Sealed form: `nonce (12) || ciphertext || tag (16)`.
 pub struct Sealer {
@@ -244,6 +258,19 @@ mod tests {
         assert!(
             !s.contains("65") && !s.contains("41") && s.contains("redacted"),
             "{s}"
+        );
+    }
+
+    #[test]
+    fn hash_known_answers() {
+        // FIPS 180-2 "abc", RFC 4231 test case 2.
+        assert_eq!(
+            hex::encode(sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 

@@ -1,0 +1,1 @@
+//! Live key checks: the provider's cheapest authenticated call. (Being written.)

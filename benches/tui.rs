@@ -46,6 +46,10 @@ fn entries(n: usize) -> Vec<Entry> {
                     error_count: 0,
                     masked: "sk-p…abcd".into(),
                     field_names: vec![],
+                    version: 1,
+                    version_source: "cli".into(),
+                    fingerprint: vec![],
+                    last_checked_at: None,
                 },
             }
         })

@@ -36,6 +36,14 @@ pub struct Config {
     pub idle_lock: u64,
     /// Seconds a revealed secret stays visible.
     pub reveal_timeout: u64,
+    /// Earlier versions of a secret kept per entry.
+    pub versions_kept: usize,
+    /// Rotation policy in days for entries without their own.
+    pub rotate_every: u32,
+    /// Days a retired key stays readable after a rotation.
+    pub grace_days: u32,
+    /// Health: "expiring" means within this many days.
+    pub expiring_within: u32,
     /// KDF defaults for new vaults.
     pub kdf: KdfDefaults,
 }
@@ -47,6 +55,10 @@ impl Default for Config {
             clipboard_timeout: 30,
             idle_lock: 300,
             reveal_timeout: 10,
+            versions_kept: 10,
+            rotate_every: 90,
+            grace_days: 7,
+            expiring_within: 14,
             kdf: KdfDefaults::default(),
         }
     }

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod cli;
 pub mod clipboard;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;

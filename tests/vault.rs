@@ -244,3 +244,17 @@ fn a_missing_database_or_a_foreign_epoch_is_damage_not_a_wrong_passphrase() {
     let err = Vault::create(&dir, &Passphrase::new("pw".into()).unwrap(), TINY).unwrap_err();
     assert!(err.to_string().contains("without a header"), "{err}");
 }
+
+/// The TUI locks (drops the vault) and unlocks (opens it again) in one process: the
+/// lock must be free as soon as the vault is dropped.
+#[test]
+fn reopening_right_after_dropping_finds_the_vault_free() {
+    let (t, mut v) = vault();
+    v.add(entry("k", OPENAI_A, false)).unwrap();
+    drop(v);
+    let dir = t.path().join("v");
+    for _ in 0..20 {
+        let mut v = reopen(&dir).unwrap();
+        v.use_secret("k").unwrap();
+    }
+}

@@ -6,7 +6,7 @@ use crate::model::{Entry, EntryMeta};
 
 /// `YYYY-MM-DD` of today (UTC).
 pub fn today() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+    crate::clock::today()
 }
 
 /// A Unix time as `YYYY-MM-DD HH:MM UTC`.
@@ -38,7 +38,7 @@ pub fn age(t: i64, now: i64) -> String {
 
 /// The masked table `list` prints.
 pub fn table(entries: &[Entry]) -> String {
-    let now = jiff::Timestamp::now().as_second();
+    let now = crate::clock::now();
     let today = today();
     let header = [
         "NAME",
@@ -127,7 +127,7 @@ pub fn detail_rows(e: &Entry) -> Vec<(&'static str, String)> {
     let m = &e.meta;
     let p = m.provider_info();
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let now = jiff::Timestamp::now().as_second();
+    let now = crate::clock::now();
     let when = |t: Option<i64>| match t {
         Some(t) => format!("{} ({})", timestamp(t), relative(Some(t), now)),
         None => "never".into(),

@@ -145,6 +145,38 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 pub struct Sealer {
     cipher: Aes256Gcm,
     index_key: Zeroizing<[u8; KEY_LEN]>,
+    fingerprint_key: Zeroizing<[u8; KEY_LEN]>,
+    audit_key: Zeroizing<[u8; KEY_LEN]>,
+}
+
+/// The vault's keys that survive a rekey (stored sealed under the data key).
+#[derive(Clone, serde::Serialize, serde::Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct StableKeys {
+    /// Keys the fingerprints of secrets.
+    pub fingerprint: [u8; KEY_LEN],
+    /// Keys the links of the audit chain.
+    pub audit: [u8; KEY_LEN],
+}
+
+impl StableKeys {
+    /// Fresh random keys.
+    pub fn generate() -> Self {
+        Self {
+            fingerprint: random_bytes(),
+            audit: random_bytes(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StableKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StableKeys(<redacted>)")
+    }
+}
+
+/// A key derived from the data key for one purpose (HMAC-SHA256 with a label).
+fn derive_subkey(key: &DataKey, label: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
+    Zeroizing::new(hmac_sha256(key.expose(), label))
 }
 
 impl std::fmt::Debug for Sealer {
@@ -158,15 +190,35 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 impl Sealer {
     /// Prepares the cipher (key schedule once) and the blind-index key for `key`.
     pub fn new(key: &DataKey) -> Self {
-        let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(key.expose())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(b"keyward name index v1");
-        let mut index_key = Zeroizing::new([0u8; KEY_LEN]);
-        index_key.copy_from_slice(&mac.finalize().into_bytes());
         Self {
             cipher: Aes256Gcm::new(key.expose().into()),
-            index_key,
+            index_key: derive_subkey(key, b"keyward name index v1"),
+            // Placeholders until the vault's own keys are loaded (set_stable_keys).
+            fingerprint_key: derive_subkey(key, b"keyward fingerprint v1"),
+            audit_key: derive_subkey(key, b"keyward audit chain v1"),
         }
+    }
+
+    /// Sets the fingerprint and audit-chain keys: random keys of the vault, sealed in
+    /// it, that stay the same across rekeys (so revoked versions keep comparable
+    /// fingerprints and the audit chain needs no rebuilding).
+    pub fn set_stable_keys(&mut self, keys: &StableKeys) {
+        self.fingerprint_key = Zeroizing::new(keys.fingerprint);
+        self.audit_key = Zeroizing::new(keys.audit);
+    }
+
+    /// A keyed fingerprint of a secret: equal secrets give equal fingerprints (to find
+    /// duplicates and refuse reuse), and nothing can be learnt from it without the key.
+    pub fn fingerprint(&self, secret: &[u8]) -> [u8; 32] {
+        hmac_sha256(self.fingerprint_key.as_slice(), secret)
+    }
+
+    /// The next link of the audit chain: a MAC over the previous link and the event.
+    pub fn audit_link(&self, previous: &[u8; 32], event: &[u8]) -> [u8; 32] {
+        let mut data = Vec::with_capacity(32 + event.len());
+        data.extend_from_slice(previous);
+        data.extend_from_slice(event);
+        hmac_sha256(self.audit_key.as_slice(), &data)
     }
 
     /// Encrypts `plaintext` with `aad` bound to it.
@@ -204,10 +256,7 @@ impl Sealer {
     /// A keyed tag of `name` for the name index: equal names give equal tags, and
     /// nothing about the name can be read back without the data key.
     pub fn index_tag(&self, name: &str) -> [u8; 32] {
-        let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(self.index_key.as_slice())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(name.as_bytes());
-        mac.finalize().into_bytes().into()
+        hmac_sha256(self.index_key.as_slice(), name.as_bytes())
     }
 }
 

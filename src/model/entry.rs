@@ -100,6 +100,15 @@ pub struct EntryMeta {
     pub masked: String,
     /// Names of the secret's extra fields (their values are in the secret).
     pub field_names: Vec<String>,
+    /// Number of the current secret version (1 for the first key).
+    pub version: u32,
+    /// Where the current version came from: `cli` or `tui`.
+    pub version_source: String,
+    /// Keyed fingerprint of the current secret (equal secrets, equal fingerprints;
+    /// nothing about the secret can be read from it without the data key).
+    pub fingerprint: Vec<u8>,
+    /// Last live check.
+    pub last_checked_at: Option<i64>,
 }
 
 impl EntryMeta {
@@ -384,4 +393,48 @@ mod tests {
     fn trims_pasted_keys() {
         assert_eq!(Secret::new("  sk-abc\r\n").value, "sk-abc");
     }
+}
+
+/// The state of a secret version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VersionStatus {
+    /// The version in use.
+    Current,
+    /// Replaced; readable with `get --version` until its grace period ends.
+    Retired,
+    /// Marked compromised: its secret is erased and it can never be read again.
+    Revoked,
+}
+
+impl std::fmt::Display for VersionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VersionStatus::Current => "current",
+            VersionStatus::Retired => "retired",
+            VersionStatus::Revoked => "revoked",
+        })
+    }
+}
+
+/// One version of an entry's secret, as `history` shows it (masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// Version number.
+    pub version: u32,
+    /// Current, retired or revoked.
+    pub status: VersionStatus,
+    /// The secret, masked.
+    pub masked: String,
+    /// When it became current.
+    pub created_at: i64,
+    /// When it stopped being current.
+    pub retired_at: Option<i64>,
+    /// Until when `get --version` may read it.
+    pub grace_until: Option<i64>,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// Where it came from: `cli` or `tui`.
+    pub source: String,
+    /// Why it was replaced (rotation reason), if said.
+    pub reason: String,
 }

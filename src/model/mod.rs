@@ -1,9 +1,14 @@
 //! Pure types with no I/O: entries, secrets, the provider registry, masking, validation.
 
+pub mod audit;
 pub mod entry;
+pub mod health;
 pub mod mask;
 pub mod provider;
 
-pub use entry::{Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, Status};
+pub use audit::{Action, AuditEvent, Source};
+pub use entry::{
+    Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, Status, VersionInfo, VersionStatus,
+};
 pub use mask::mask_secret;
 pub use provider::{PROVIDERS, Provider};

@@ -26,10 +26,21 @@ pub enum Tree {
     Secret,
     /// Blind name tag → entry id.
     Names,
+    /// Entry id || version (u32 BE) → sealed earlier version of a secret.
+    Versions,
+    /// Sequence number (u64 BE) → sealed, hash-chained audit event.
+    Audit,
 }
 
 impl Tree {
-    const ALL: [Tree; 4] = [Tree::State, Tree::Meta, Tree::Secret, Tree::Names];
+    const ALL: [Tree; 6] = [
+        Tree::State,
+        Tree::Meta,
+        Tree::Secret,
+        Tree::Names,
+        Tree::Versions,
+        Tree::Audit,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -37,6 +48,8 @@ impl Tree {
             Tree::Meta => "meta",
             Tree::Secret => "secret",
             Tree::Names => "names",
+            Tree::Versions => "versions",
+            Tree::Audit => "audit",
         }
     }
 }
@@ -121,17 +134,24 @@ impl Store {
         // Files sled creates later (snapshots, segments) must be private too.
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
         let dir = vault_dir.join("db");
-        let db = sled::Config::new().path(&dir).open().map_err(|e| match e {
-            sled::Error::Io(ref io)
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("could not acquire lock") =>
-            {
-                Error::VaultInUse {
-                    path: vault_dir.to_path_buf(),
+        // No background flusher: every change is flushed by `apply` already, and the
+        // flusher thread would hold the lock for up to half a second after a drop (a
+        // lock-then-unlock in the TUI would then find the vault "in use").
+        let db = sled::Config::new()
+            .path(&dir)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
+                    Error::VaultInUse {
+                        path: vault_dir.to_path_buf(),
+                    }
                 }
-            }
-            other => storage_error(other),
-        })?;
+                other => storage_error(other),
+            })?;
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -175,6 +195,20 @@ impl Store {
     /// True when `tree` has no key (reads at most one).
     pub fn is_empty(&self, tree: Tree) -> bool {
         self.tree(tree).is_empty()
+    }
+
+    /// Calls `f` on every key and value of `tree` whose key starts with `prefix`.
+    pub fn for_each_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for item in self.tree(tree).scan_prefix(prefix) {
+            let (k, v) = item.map_err(storage_error)?;
+            f(&k, &v)?;
+        }
+        Ok(())
     }
 
     /// Number of keys in `tree` (sled scans the tree).

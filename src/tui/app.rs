@@ -236,7 +236,7 @@ impl App {
             quit: false,
             vault_path,
             today: crate::cli::output::today(),
-            now_unix: jiff::Timestamp::now().as_second(),
+            now_unix: crate::clock::now(),
         }
     }
 
@@ -348,7 +348,7 @@ impl App {
 
     /// Handles one message; returns what the loop must do.
     pub fn update(&mut self, msg: Msg, now: Instant) -> Vec<Effect> {
-        self.now_unix = jiff::Timestamp::now().as_second();
+        self.now_unix = crate::clock::now();
         match msg {
             Msg::Key(key) => return self.on_key(key, now),
             Msg::Tick => {

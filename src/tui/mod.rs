@@ -160,7 +160,9 @@ impl Runtime {
 
     fn opened(&mut self, result: Result<Vault>) -> Msg {
         match result.and_then(|v| v.list().map(|entries| (v, entries))) {
-            Ok((vault, entries)) => {
+            Ok((mut vault, entries)) => {
+                vault.set_source(crate::model::Source::Tui);
+                vault.set_versions_kept(self.config.versions_kept);
                 self.vault = Some(vault);
                 Msg::Opened(entries)
             }
@@ -259,7 +261,7 @@ impl Runtime {
                     .copy(&secret.value)
                     .map_err(|why| Error::Invalid(format!("Cannot copy: {why}")))?;
                 // Only a copy that happened counts as a use.
-                let entry = vault.record_use(&name)?;
+                let entry = vault.record_use(&name, crate::model::Action::Copy, "")?;
                 Msg::Copied {
                     entry,
                     how: how.to_string(),
@@ -267,8 +269,7 @@ impl Runtime {
                 }
             }
             Effect::Reveal(name) => {
-                let entry = vault.entry(&name)?;
-                let secret = vault.secret(&entry)?;
+                let (entry, secret) = vault.reveal(&name)?;
                 Msg::Revealed {
                     id: entry.id,
                     secret: Zeroizing::new(secret.value.clone()),
@@ -359,6 +360,10 @@ pub(crate) mod test_support {
                 error_count: 0,
                 masked: "sk-p…abcd".into(),
                 field_names: vec![],
+                version: 1,
+                version_source: "cli".into(),
+                fingerprint: vec![],
+                last_checked_at: None,
             },
         }
     }

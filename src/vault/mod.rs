@@ -12,9 +12,17 @@ use crate::crypto::{self, DataKey, KdfParams, Sealer, WrapKey, kdf};
 use crate::error::{Error, Result};
 use crate::model::entry::{validate_date, validate_name};
 use crate::model::provider::{self, aws_access_key_id};
-use crate::model::{Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, mask_secret};
+use crate::model::{
+    Action, Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, Source, mask_secret,
+};
 use crate::store::header::{FORMAT_VERSION, Header};
 use crate::store::{Batch, Store, Tree, create_private_dir};
+
+mod audit;
+mod versions;
+
+pub use audit::AuditCheck;
+pub use versions::CheckResult;
 
 /// A passphrase, zeroized on drop, never shown by `Debug`.
 #[derive(Clone)]
@@ -48,6 +56,9 @@ impl std::fmt::Debug for Passphrase {
     }
 }
 
+/// Earlier versions of a secret kept per entry unless configured otherwise.
+pub const DEFAULT_VERSIONS_KEPT: usize = 10;
+
 /// Seals under one data key before keyward makes a new one by itself. Far below
 /// the 2^32 random-nonce limit of NIST SP 800-38D.
 pub const REKEY_AFTER: u64 = 1 << 30;
@@ -55,6 +66,8 @@ pub const REKEY_AFTER: u64 = 1 << 30;
 const STATE_EPOCH: &[u8] = b"key_epoch";
 const STATE_SEAL_COUNT: &[u8] = b"seal_count";
 const STATE_NEXT_ID: &[u8] = b"next_id";
+const STATE_AUDIT_HEAD: &[u8] = b"audit_head";
+const STATE_STABLE_KEYS: &[u8] = b"stable_keys";
 const AAD_LABEL: &[u8] = b"keyward-record-v1";
 /// Plaintext schema of sealed metadata and secrets.
 const RECORD_SCHEMA: u8 = 1;
@@ -64,7 +77,14 @@ const RECORD_SCHEMA: u8 = 1;
 enum Field {
     Meta = 1,
     Secret = 2,
+    Version = 3,
+    Audit = 4,
+    AuditHead = 5,
+    StableKeys = 6,
 }
+
+/// The id used in the associated data of records that belong to no entry.
+const NO_ENTRY: EntryId = EntryId([0; 16]);
 
 /// What `add` did besides adding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +104,14 @@ pub struct Vault {
     store: Store,
     seal_count: u64,
     next_id: u64,
+    /// Where changes come from (recorded in versions and audit events).
+    source: Source,
+    /// Earlier secret versions kept per entry.
+    versions_kept: usize,
+    /// The audit chain's last event: sequence number and link.
+    audit_head: (u64, [u8; 32]),
+    /// The head after the events staged in the batch being built.
+    audit_pending: Option<(u64, [u8; 32])>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -95,7 +123,7 @@ impl std::fmt::Debug for Vault {
 }
 
 fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
+    crate::clock::now()
 }
 
 /// Strips surrounding whitespace without leaving an untrimmed copy behind.
@@ -110,13 +138,6 @@ fn trim_in_place(value: &mut String) {
         bytes.truncate(end - start);
         *value = String::from_utf8(bytes).unwrap_or_default();
     }
-}
-
-fn u64_be(bytes: Option<Vec<u8>>) -> u64 {
-    bytes
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
 }
 
 /// The directory keyward uses when neither `--vault` nor `KEYWARD_VAULT` is given.
@@ -140,6 +161,16 @@ pub fn exists(dir: &Path) -> bool {
 /// written) is stale by definition: the change it belonged to never happened.
 fn read_pending(dir: &Path) -> Option<Header> {
     Header::read(&Header::path_new(dir)).ok().flatten()
+}
+
+/// Associated data of the sealed stable keys.
+fn stable_keys_aad(vault_id: &[u8; 16]) -> Vec<u8> {
+    let mut aad = AAD_LABEL.to_vec();
+    aad.extend_from_slice(vault_id);
+    aad.extend_from_slice(&NO_ENTRY.0);
+    aad.push(Field::StableKeys as u8);
+    aad.extend_from_slice(&0u64.to_be_bytes());
+    aad
 }
 
 fn wrong_passphrase(dir: &Path) -> Error {
@@ -208,7 +239,15 @@ impl Vault {
         let (nonce, wrapped) = crypto::wrap_data_key(&wrap_key, &header.aad(), &data_key);
         header.wrap_nonce = nonce;
         header.wrapped_key = wrapped;
+        let stable = crypto::StableKeys::generate();
+        let mut sealer = Sealer::new(&data_key);
+        sealer.set_stable_keys(&stable);
         let mut batch = Batch::default();
+        let sealed_keys = sealer.seal(
+            &stable_keys_aad(&header.vault_id),
+            &Self::encode(&stable, 64),
+        );
+        batch.put(Tree::State, STATE_STABLE_KEYS, sealed_keys);
         batch.put(Tree::State, STATE_EPOCH, 0u64.to_be_bytes());
         batch.put(Tree::State, STATE_SEAL_COUNT, 0u64.to_be_bytes());
         batch.put(Tree::State, STATE_NEXT_ID, 0u64.to_be_bytes());
@@ -218,12 +257,16 @@ impl Vault {
         Header::commit_new(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            sealer: Sealer::new(&data_key),
+            sealer,
             header,
             wrap_key,
             store,
             seal_count: 0,
             next_id: 0,
+            source: Source::Cli,
+            versions_kept: DEFAULT_VERSIONS_KEPT,
+            audit_head: (0, [0; 32]),
+            audit_pending: None,
         })
     }
 
@@ -294,7 +337,7 @@ impl Vault {
         } else {
             Header::discard_new(dir)?;
         }
-        Ok(Self {
+        let mut vault = Self {
             dir: dir.to_path_buf(),
             sealer: Sealer::new(&data_key),
             header,
@@ -302,7 +345,35 @@ impl Vault {
             store,
             seal_count,
             next_id,
-        })
+            source: Source::Cli,
+            versions_kept: DEFAULT_VERSIONS_KEPT,
+            audit_head: (0, [0; 32]),
+            audit_pending: None,
+        };
+        let sealed_keys = vault
+            .store
+            .get(Tree::State, STATE_STABLE_KEYS)?
+            .ok_or_else(|| Error::Corrupt("the database has no valid stable_keys record".into()))?;
+        let plain = vault
+            .sealer
+            .open(&stable_keys_aad(&vault.header.vault_id), &sealed_keys)
+            .map_err(|_| Error::Corrupt("the stable_keys record failed authentication".into()))?;
+        let stable: crypto::StableKeys =
+            postcard::from_bytes(plain.get(1..).unwrap_or_default())
+                .map_err(|_| Error::Corrupt("the stable_keys record does not decode".into()))?;
+        vault.sealer.set_stable_keys(&stable);
+        vault.audit_head = vault.read_audit_head()?;
+        Ok(vault)
+    }
+
+    /// Records later changes as coming from `source` (the TUI sets `Source::Tui`).
+    pub fn set_source(&mut self, source: Source) {
+        self.source = source;
+    }
+
+    /// How many earlier versions of a secret to keep per entry (at least 1).
+    pub fn set_versions_kept(&mut self, n: usize) {
+        self.versions_kept = n.max(1);
     }
 
     /// The vault's directory.
@@ -445,19 +516,31 @@ impl Vault {
     /// Decrypts the secret of `name` and records the use (flushed before it returns).
     pub fn use_secret(&mut self, name: &str) -> Result<(Entry, Secret)> {
         let secret = self.secret(&self.entry(name)?)?;
-        let entry = self.record_use(name)?;
+        let entry = self.record_use(name, Action::Get, "")?;
         Ok((entry, secret))
     }
 
-    /// Records a use of `name` (last used, use count), flushed before it returns.
-    pub fn record_use(&mut self, name: &str) -> Result<Entry> {
+    /// Records a use of `name` (last used, use count, an audit event), flushed before
+    /// it returns. `action` says which: get, copy, run.
+    pub fn record_use(&mut self, name: &str, action: Action, detail: &str) -> Result<Entry> {
         let mut entry = self.entry(name)?;
         entry.meta.last_used_at = Some(now());
         entry.meta.use_count += 1;
         let mut batch = Batch::default();
         self.put_meta(&mut batch, &mut entry);
+        self.push_event(&mut batch, action, Some(&entry), detail)?;
         self.commit(batch)?;
         Ok(entry)
+    }
+
+    /// Decrypts the secret of `name` to show it, recording a `reveal` audit event.
+    pub fn reveal(&mut self, name: &str) -> Result<(Entry, Secret)> {
+        let entry = self.entry(name)?;
+        let secret = self.secret(&entry)?;
+        let mut batch = Batch::default();
+        self.push_event(&mut batch, Action::Reveal, Some(&entry), "")?;
+        self.commit(batch)?;
+        Ok((entry, secret))
     }
 
     fn put_meta(&mut self, batch: &mut Batch, entry: &mut Entry) {
@@ -483,7 +566,11 @@ impl Vault {
     fn commit(&mut self, mut batch: Batch) -> Result<()> {
         batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
         batch.put(Tree::State, STATE_NEXT_ID, self.next_id.to_be_bytes());
+        let pending = self.audit_pending.take();
         self.store.apply(&batch)?;
+        if let Some(head) = pending {
+            self.audit_head = head;
+        }
         if self.seal_count >= REKEY_AFTER {
             // The change above is saved whatever happens here; a failed rekey leaves the
             // counter high, so the next change tries again (2^30 is far from 2^32).
@@ -608,6 +695,7 @@ impl Vault {
                 self.sealer.index_tag(&entry.meta.name),
                 entry.id.0,
             );
+            self.push_event(&mut batch, Action::Add, Some(entry), "")?;
         }
         self.commit(batch)?;
         Ok(staged
@@ -666,6 +754,10 @@ impl Vault {
             error_count: 0,
             masked: String::new(),
             field_names: secret.fields.iter().map(|(n, _)| n.clone()).collect(),
+            version: 1,
+            version_source: self.source.as_str().to_string(),
+            fingerprint: self.sealer.fingerprint(secret.value.as_bytes()).to_vec(),
+            last_checked_at: None,
         };
         meta.masked = Self::masked(&meta, &secret);
         self.next_id += 1;
@@ -750,7 +842,9 @@ impl Vault {
             if old.value != secret.value {
                 entry.meta.rotated_at = Some(now());
             }
+            let fingerprint = self.sealer.fingerprint(secret.value.as_bytes()).to_vec();
             let m = &mut entry.meta;
+            m.fingerprint = fingerprint;
             m.masked = Self::masked(m, &secret);
             m.field_names = secret.fields.iter().map(|(n, _)| n.clone()).collect();
             let rev = self
@@ -784,7 +878,14 @@ impl Vault {
         } else {
             Vec::new()
         };
+        let action = match (before.active, entry.meta.active) {
+            (false, true) => Action::Enable,
+            (true, false) => Action::Disable,
+            _ => Action::Edit,
+        };
+        let detail = if secret_written { "new secret" } else { "" };
         self.put_meta(&mut batch, &mut entry);
+        self.push_event(&mut batch, action, Some(&entry), detail)?;
         self.commit(batch)?;
         Ok(Saved { entry, demoted })
     }
@@ -807,6 +908,12 @@ impl Vault {
         batch.remove(Tree::Meta, entry.id.0);
         batch.remove(Tree::Secret, entry.id.0);
         batch.remove(Tree::Names, self.sealer.index_tag(name));
+        self.store
+            .for_each_prefix(Tree::Versions, &entry.id.0, |k, _| {
+                batch.remove(Tree::Versions, k.to_vec());
+                Ok(())
+            })?;
+        self.push_event(&mut batch, Action::Delete, Some(&entry), "")?;
         self.commit(batch)?;
         Ok(entry)
     }
@@ -831,25 +938,59 @@ impl Vault {
         Header::commit_new(&self.dir)?;
         self.header = header;
         self.wrap_key = wrap_key;
-        Ok(())
+        let mut batch = Batch::default();
+        self.push_event(&mut batch, Action::Passwd, None, "")?;
+        self.commit(batch)
+    }
+
+    /// Decrypts every record of `tree` sealed as `field`, for re-sealing: its key, the
+    /// entry id bound in its associated data, its record version and its plaintext.
+    #[allow(clippy::type_complexity)]
+    fn open_all(
+        &self,
+        tree: Tree,
+        field: Field,
+    ) -> Result<Vec<(Vec<u8>, EntryId, u64, Zeroizing<Vec<u8>>)>> {
+        let mut out = Vec::new();
+        self.store.for_each(tree, |k, v| {
+            let id = match field {
+                Field::Audit | Field::AuditHead | Field::StableKeys => NO_ENTRY,
+                _ => Self::id_from_key(&k[..16.min(k.len())])?,
+            };
+            let (rev, plain) = self.open_record(&id, field, v)?;
+            out.push((k.to_vec(), id, rev, plain));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Makes a new data key and re-seals every record under it in one transaction.
     /// Returns the number of entries re-sealed.
     pub fn rekey(&mut self) -> Result<usize> {
         let entries = self.list()?;
-        let entries_count = entries.len();
-        let secrets = entries
-            .iter()
-            .map(|e| {
-                let rev = u64_be(
-                    self.store
-                        .get(Tree::Secret, &e.id.0)?
-                        .map(|r| r[..8.min(r.len())].to_vec()),
-                );
-                Ok((rev, self.secret(e)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let count = entries.len();
+        let records = [
+            (Tree::Secret, Field::Secret),
+            (Tree::Versions, Field::Version),
+            (Tree::Audit, Field::Audit),
+        ]
+        .into_iter()
+        .map(|(tree, field)| Ok((tree, field, self.open_all(tree, field)?)))
+        .collect::<Result<Vec<_>>>()?;
+        let stable_plain = {
+            let sealed = self
+                .store
+                .get(Tree::State, STATE_STABLE_KEYS)?
+                .unwrap_or_default();
+            self.sealer
+                .open(&stable_keys_aad(&self.header.vault_id), &sealed)
+                .map_err(|_| {
+                    Error::Corrupt("the stable_keys record failed authentication".into())
+                })?
+        };
+        let stable: crypto::StableKeys =
+            postcard::from_bytes(stable_plain.get(1..).unwrap_or_default())
+                .map_err(|_| Error::Corrupt("the stable_keys record does not decode".into()))?;
         let data_key = DataKey::generate();
         let mut header = self.header.clone();
         header.key_epoch += 1;
@@ -861,26 +1002,43 @@ impl Vault {
             .iter()
             .map(|e| self.sealer.index_tag(&e.meta.name))
             .collect();
-        let old_sealer = std::mem::replace(&mut self.sealer, Sealer::new(&data_key));
+        let mut new_sealer = Sealer::new(&data_key);
+        new_sealer.set_stable_keys(&stable);
+        let old_sealer = std::mem::replace(&mut self.sealer, new_sealer);
         let old_count = std::mem::replace(&mut self.seal_count, 0);
         let mut batch = Batch::default();
         for tag in old_tags {
             batch.remove(Tree::Names, tag);
         }
-        for (mut entry, (secret_rev, secret)) in entries.into_iter().zip(secrets) {
+        for mut entry in entries {
             entry.rev -= 1; // put_meta bumps it; keep the record version as it was
             self.put_meta(&mut batch, &mut entry);
-            self.put_secret(&mut batch, &entry.id, secret_rev, &secret);
             batch.put(
                 Tree::Names,
                 self.sealer.index_tag(&entry.meta.name),
                 entry.id.0,
             );
         }
-        let count = entries_count;
+        for (tree, field, items) in records {
+            for (key, id, rev, plain) in items {
+                let sealed = self.seal_record(&id, field, rev, &plain);
+                batch.put(tree, key, sealed);
+            }
+        }
+        if self.audit_head.0 > 0 {
+            let head = Self::encode(&self.audit_head, 0);
+            let sealed = self.seal_record(&NO_ENTRY, Field::AuditHead, self.audit_head.0, &head);
+            batch.put(Tree::State, STATE_AUDIT_HEAD, sealed);
+        }
+        let sealed_keys = self
+            .sealer
+            .seal(&stable_keys_aad(&header.vault_id), &stable_plain);
+        batch.put(Tree::State, STATE_STABLE_KEYS, sealed_keys);
+        self.push_event(&mut batch, Action::Rekey, None, &format!("{count} entries"))?;
         batch.put(Tree::State, STATE_EPOCH, header.key_epoch.to_be_bytes());
         batch.put(Tree::State, STATE_SEAL_COUNT, self.seal_count.to_be_bytes());
         // header.new first: if we stop after the transaction, open() finds it by its epoch.
+        let pending = self.audit_pending.take();
         let written = header
             .write_new(&self.dir)
             .and_then(|()| self.store.apply(&batch));
@@ -888,6 +1046,9 @@ impl Vault {
             self.sealer = old_sealer;
             self.seal_count = old_count;
             return Err(e);
+        }
+        if let Some(head) = pending {
+            self.audit_head = head;
         }
         // The records are under the new key now, whatever the rename does: if it fails,
         // header.new (matching sled's epoch) is what the next open takes.

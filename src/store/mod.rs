@@ -127,6 +127,9 @@ pub fn restrict_permissions(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How long `open` waits for a vault that is being closed before calling it in use.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Store {
     /// Opens (or creates) the sled database under `vault_dir/db`, taking its lock.
     /// A lock held by another process is reported as [`Error::VaultInUse`].
@@ -134,24 +137,29 @@ impl Store {
         // Files sled creates later (snapshots, segments) must be private too.
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
         let dir = vault_dir.join("db");
-        // No background flusher: every change is flushed by `apply` already, and the
-        // flusher thread would hold the lock for up to half a second after a drop (a
-        // lock-then-unlock in the TUI would then find the vault "in use").
-        let db = sled::Config::new()
-            .path(&dir)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io)
+        // No background flusher: every change is flushed by `apply` already.
+        let config = sled::Config::new().path(&dir).flush_every_ms(None);
+        // sled lets go of its lock a moment after the last handle is dropped (its
+        // writer threads finish first), so a vault closed an instant ago, by this
+        // process (lock, then unlock) or another, is waited for briefly.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(ref io))
                     if io.kind() == std::io::ErrorKind::WouldBlock
                         || io.to_string().contains("could not acquire lock") =>
                 {
-                    Error::VaultInUse {
-                        path: vault_dir.to_path_buf(),
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(Error::VaultInUse {
+                            path: vault_dir.to_path_buf(),
+                        });
                     }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                other => storage_error(other),
-            })?;
+                Err(other) => return Err(storage_error(other)),
+            }
+        };
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))

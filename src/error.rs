@@ -91,6 +91,15 @@ pub mod exit {
     pub const NO_VAULT: i32 = 6;
     /// The vault is damaged, tampered with, or of an unsupported format.
     pub const DAMAGED: i32 = 7;
+    /// `health` found something.
+    pub const FINDINGS: i32 = 8;
+    /// `test`: the provider rejected the key.
+    pub const REJECTED: i32 = 9;
+    /// `audit --verify`: the audit chain is broken.
+    pub const AUDIT_BROKEN: i32 = 10;
+    /// `test`: no usable answer (unreachable, timed out, unexpected); says nothing
+    /// about the key.
+    pub const INCONCLUSIVE: i32 = 11;
 }
 
 impl Error {

@@ -48,7 +48,7 @@ fn main() {
         },
     };
     let code = match cli::run(cli) {
-        Ok(()) => exit::OK,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("keyward: {e}");
             e.exit_code()

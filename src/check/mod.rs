@@ -90,9 +90,7 @@ impl Outcome {
         match self {
             Outcome::Valid { detail } => format!("valid: {detail}"),
             Outcome::Rejected { status, message } => format!("rejected ({status}): {message}"),
-            Outcome::Unreachable { message } => {
-                format!("unreachable: {message} (says nothing about the key)")
-            }
+            Outcome::Unreachable { message } => format!("unreachable: {message}"),
             Outcome::Unexpected {
                 status: Some(status),
                 message,

@@ -2,6 +2,7 @@
 //! function opens the vault, calls one [`Vault`] method and prints the result.
 
 pub mod input;
+mod lifecycle;
 pub mod output;
 
 use std::io::{IsTerminal, Write};
@@ -47,6 +48,9 @@ pub enum Command {
         /// Print this extra field instead of the key (e.g. access_key_id)
         #[arg(long, value_name = "FIELD")]
         field: Option<String>,
+        /// Print version N (a retired one, within its grace period); see `history`
+        #[arg(long, value_name = "N")]
+        version: Option<u32>,
     },
     /// List entries in a table, keys masked
     #[command(alias = "ls")]
@@ -98,6 +102,61 @@ pub enum Command {
     },
     /// Make a new data key and re-seal every entry under it
     Rekey,
+    /// Replace an entry's key; the old one is retired (readable for --grace days)
+    Rotate(lifecycle::RotateArgs),
+    /// An entry's key versions, masked, with dates and status
+    History {
+        /// Entry name
+        name: String,
+        /// JSON output (never holds a secret)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a kept, unrevoked version current again
+    Rollback {
+        /// Entry name
+        name: String,
+        /// The version [default: the newest retired one]
+        #[arg(long, value_name = "N")]
+        to: Option<u32>,
+    },
+    /// Mark a version revoked (compromised): it can never be read again
+    Revoke {
+        /// Entry name
+        name: String,
+        /// The version to revoke
+        #[arg(long, value_name = "N")]
+        version: u32,
+    },
+    /// Expired, expiring, overdue, unused, failing, duplicate and multi-primary keys
+    /// (exit 8 when there are findings)
+    Health {
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+        /// "Expiring" means within DAYS [default: 14, or the config's]
+        #[arg(long, value_name = "DAYS")]
+        within: Option<u32>,
+    },
+    /// Check a key live against its provider (exit 9 when the provider rejects it)
+    Test {
+        /// Entry name
+        name: String,
+    },
+    /// The audit log: every use and change (exit 10 with --verify when it was tampered with)
+    Audit {
+        /// Only events about this entry
+        name: Option<String>,
+        /// Only events from this day on
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<String>,
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+        /// Check the hash chain instead of listing
+        #[arg(long)]
+        verify: bool,
+    },
 }
 
 /// `init` flags.
@@ -196,7 +255,7 @@ pub struct EditArgs {
     pub secret_stdin: bool,
 }
 
-fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>> {
+pub(crate) fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>> {
     fields
         .iter()
         .map(|f| {
@@ -221,7 +280,14 @@ pub fn vault_dir(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
-fn open(cli: &Cli) -> Result<Vault> {
+/// Opens the vault named on the command line, with the config's version policy.
+pub(crate) fn open(cli: &Cli) -> Result<Vault> {
+    let mut vault = open_plain(cli)?;
+    vault.set_versions_kept(config(cli)?.versions_kept);
+    Ok(vault)
+}
+
+fn open_plain(cli: &Cli) -> Result<Vault> {
     let dir = vault_dir(cli)?;
     if !vault::exists(&dir) {
         return Err(Error::NoVault { path: dir });
@@ -230,7 +296,7 @@ fn open(cli: &Cli) -> Result<Vault> {
     Vault::open(&dir, &pass)
 }
 
-fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // A closed pipe (`keyward list | head`) is the reader's choice, not an error.
@@ -239,19 +305,45 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-fn warn(text: &str) {
+pub(crate) fn warn(text: &str) {
     eprintln!("keyward: {text}");
 }
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs one parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    use crate::error::exit;
     let Some(command) = &cli.command else {
-        return no_command(&cli);
+        return no_command(&cli).map(|()| exit::OK);
     };
+    match command {
+        Command::Rotate(args) => return lifecycle::rotate(&cli, args).map(|()| exit::OK),
+        Command::History { name, json } => {
+            return lifecycle::history(&cli, name, *json).map(|()| exit::OK);
+        }
+        Command::Rollback { name, to } => {
+            return lifecycle::rollback(&cli, name, *to).map(|()| exit::OK);
+        }
+        Command::Revoke { name, version } => {
+            return lifecycle::revoke(&cli, name, *version).map(|()| exit::OK);
+        }
+        Command::Health { json, within } => return lifecycle::health(&cli, *json, *within),
+        Command::Test { name } => return lifecycle::test(&cli, name),
+        Command::Audit {
+            name,
+            since,
+            json,
+            verify,
+        } => return lifecycle::audit(&cli, name.as_deref(), since.as_deref(), *json, *verify),
+        _ => {}
+    }
     match command {
         Command::Init(args) => init(&cli, args),
         Command::Add(args) => add(&cli, args),
-        Command::Get { name, field } => get(&cli, name, field.as_deref()),
+        Command::Get {
+            name,
+            field,
+            version,
+        } => get(&cli, name, field.as_deref(), *version),
         Command::List {
             provider,
             environment,
@@ -266,7 +358,9 @@ pub fn run(cli: Cli) -> Result<()> {
             new_passphrase_file,
         } => passwd(&cli, new_passphrase_file.as_deref()),
         Command::Rekey => rekey(&cli),
+        _ => Ok(()),
     }
+    .map(|()| exit::OK)
 }
 
 /// The config file with the command line's overrides.
@@ -378,34 +472,35 @@ fn add(cli: &Cli, args: &AddArgs) -> Result<()> {
     ))
 }
 
-fn get(cli: &Cli, name: &str, field: Option<&str>) -> Result<()> {
+fn no_such_field(name: &str, field: &str, fields: &[String]) -> Error {
+    let known = if fields.is_empty() {
+        "none".to_string()
+    } else {
+        fields.join(", ")
+    };
+    Error::Invalid(format!(
+        "{name} has no field '{field}'; its fields: {known}"
+    ))
+}
+
+fn get(cli: &Cli, name: &str, field: Option<&str>, version: Option<u32>) -> Result<()> {
     let mut vault = open(cli)?;
     // A field that is not there is refused before anything counts as a use.
     if let Some(f) = field {
         let entry = vault.entry(name)?;
-        if !entry.meta.field_names.iter().any(|n| n == f) {
-            return Err(Error::Invalid(format!(
-                "{name} has no field '{f}'; its fields: {}",
-                if entry.meta.field_names.is_empty() {
-                    "none".to_string()
-                } else {
-                    entry.meta.field_names.join(", ")
-                }
-            )));
+        if version.is_none() && !entry.meta.field_names.iter().any(|n| n == f) {
+            return Err(no_such_field(name, f, &entry.meta.field_names));
         }
     }
-    let (entry, secret) = vault.use_secret(name)?;
+    let (_, secret) = match version {
+        Some(n) => vault.get_version(name, n)?,
+        None => vault.use_secret(name)?,
+    };
     let value = match field {
         None => secret.value.as_str(),
         Some(f) => secret.field(f).ok_or_else(|| {
-            Error::Invalid(format!(
-                "{name} has no field '{f}'; its fields: {}",
-                if entry.meta.field_names.is_empty() {
-                    "none".to_string()
-                } else {
-                    entry.meta.field_names.join(", ")
-                }
-            ))
+            let names: Vec<String> = secret.fields.iter().map(|(n, _)| n.clone()).collect();
+            no_such_field(name, f, &names)
         })?,
     };
     let line = zeroize::Zeroizing::new(format!("{value}\n"));

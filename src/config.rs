@@ -9,6 +9,9 @@ use serde::Deserialize;
 use crate::clipboard;
 use crate::error::{Error, Result};
 
+/// The longest clipboard timeout accepted (a day), from the config or the flag.
+pub const MAX_CLIPBOARD_TIMEOUT: u64 = 86_400;
+
 /// Env var naming another config file.
 pub const ENV_CONFIG: &str = "KEYWARD_CONFIG";
 
@@ -97,9 +100,31 @@ impl Config {
         })
     }
 
-    /// Parses config text.
+    /// Parses config text, and checks the ranges of its values.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        toml::from_str::<Self>(text).map_err(|e| e.message().replace('\n', " "))
+        let c = toml::from_str::<Self>(text).map_err(|e| e.message().replace('\n', " "))?;
+        let ranges: [(&str, u64, u64, u64); 7] = [
+            (
+                "clipboard_timeout",
+                c.clipboard_timeout,
+                1,
+                MAX_CLIPBOARD_TIMEOUT,
+            ),
+            ("idle_lock", c.idle_lock, 0, 7 * 86_400),
+            ("reveal_timeout", c.reveal_timeout, 1, 3_600),
+            ("versions_kept", c.versions_kept as u64, 1, 1_000),
+            ("rotate_every", c.rotate_every.into(), 0, 36_500),
+            ("grace_days", c.grace_days.into(), 0, 3_650),
+            ("expiring_within", c.expiring_within.into(), 0, 3_650),
+        ];
+        for (key, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                return Err(format!("{key} = {value} is out of range ({low} to {high})"));
+            }
+        }
+        crate::crypto::kdf::check_choice(c.kdf.memory_mib, c.kdf.iterations, c.kdf.parallelism)
+            .map_err(|e| e.to_string())?;
+        Ok(c)
     }
 
     /// The clipboard timeout as a duration.
@@ -140,5 +165,14 @@ mod tests {
         assert!(err.contains("clipbored"), "{err}");
         assert!(Config::parse("clipboard = \"sometimes\"").is_err());
         assert!(!Config::parse("idle_lock = -1").unwrap_err().contains('\n'));
+        for bad in [
+            "idle_lock = 9223372036854775807",
+            "clipboard_timeout = 0",
+            "reveal_timeout = 99999",
+            "versions_kept = 0",
+            "[kdf]\nmemory_mib = 5000",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -35,6 +35,9 @@ pub enum Error {
     /// The header names a format this build does not know.
     #[error("unsupported vault format {0}; upgrade keyward to open this vault")]
     UnsupportedFormat(u32),
+    /// A record written by a newer keyward.
+    #[error("{0}")]
+    Newer(String),
     /// The header is not a keyward header, or a record failed authentication.
     #[error("the vault is damaged or was tampered with ({0}); restore it from a backup")]
     Corrupt(String),
@@ -109,7 +112,10 @@ impl Error {
             Error::WrongPassphrase { .. } => exit::WRONG_PASSPHRASE,
             Error::VaultInUse { .. } => exit::IN_USE,
             Error::NoVault { .. } => exit::NO_VAULT,
-            Error::UnsupportedFormat(_) | Error::Corrupt(_) | Error::KdfRefused(_) => exit::DAMAGED,
+            Error::UnsupportedFormat(_)
+            | Error::Newer(_)
+            | Error::Corrupt(_)
+            | Error::KdfRefused(_) => exit::DAMAGED,
             Error::EntryNotFound(_) => exit::NOT_FOUND,
             Error::NameTaken(_)
             | Error::Invalid(_)

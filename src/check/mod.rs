@@ -551,6 +551,11 @@ fn transport_error(e: ureq::Error, timeout: Duration, authority: &str) -> Outcom
             status: None,
             message: format!("{authority} answered with oversized headers"),
         },
+        // Their text can quote the URL, which for a custom entry may hold a token.
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => Outcome::Unexpected {
+            status: None,
+            message: "the HTTP client refused the URL or a header value".into(),
+        },
         other => Outcome::Unexpected {
             status: None,
             message: format!("the request failed: {other}"),

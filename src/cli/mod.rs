@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
-use crate::crypto::{KdfParams, kdf};
+use crate::crypto::kdf;
 use crate::error::{Error, Result};
-use crate::model::{EntryPatch, NewEntry, Secret};
+use crate::model::{EntryPatch, NewEntry};
 use crate::vault::{self, Vault};
 
 /// keyward: an encrypted vault for API keys, in the terminal and over SSH.
@@ -262,11 +262,9 @@ pub(crate) fn parse_fields(fields: &[String]) -> Result<Vec<(String, String)>> {
             f.split_once('=')
                 .filter(|(n, _)| !n.is_empty())
                 .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                // The argument is not echoed: it may hold a value meant to stay secret.
                 .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "--field wants NAME=VALUE, got '{}'",
-                        f.split('=').next().unwrap_or_default()
-                    ))
+                    Error::Invalid("--field wants NAME=VALUE (a name, '=', then the value)".into())
                 })
         })
         .collect()
@@ -367,10 +365,11 @@ pub fn run(cli: Cli) -> Result<i32> {
 pub fn config(cli: &Cli) -> Result<Config> {
     let mut config = Config::load()?;
     if let Some(t) = cli.clipboard_timeout {
-        if t == 0 {
-            return Err(Error::Invalid(
-                "--clipboard-timeout must be at least 1 second".into(),
-            ));
+        if !(1..=crate::config::MAX_CLIPBOARD_TIMEOUT).contains(&t) {
+            return Err(Error::Invalid(format!(
+                "--clipboard-timeout must be between 1 and {} seconds",
+                crate::config::MAX_CLIPBOARD_TIMEOUT
+            )));
         }
         config.clipboard_timeout = t;
     }
@@ -387,45 +386,16 @@ fn init(cli: &Cli, args: &InitArgs) -> Result<()> {
         return Err(Error::VaultExists { path: dir });
     }
     let defaults = config(cli)?.kdf;
-    let memory_kib = match args.kdf_memory_mib.or(defaults.memory_mib) {
-        Some(0) | Some(4097..) => {
-            return Err(Error::Invalid(
-                "--kdf-memory-mib must be between 1 and 4096".into(),
-            ));
-        }
-        Some(m) => m * 1024,
-        None => kdf::default_memory_kib(),
-    };
-    let parallelism = args.kdf_parallelism.or(defaults.parallelism).unwrap_or(4);
-    if !(1..=kdf::MAX_PARALLELISM).contains(&parallelism) {
-        return Err(Error::Invalid(format!(
-            "--kdf-parallelism must be between 1 and {}",
-            kdf::MAX_PARALLELISM
-        )));
-    }
-    if let Some(i) = args.kdf_iterations.or(defaults.iterations)
-        && !(1..=kdf::MAX_ITERATIONS).contains(&i)
-    {
-        return Err(Error::Invalid(format!(
-            "--kdf-iterations must be between 1 and {}",
-            kdf::MAX_ITERATIONS
-        )));
-    }
+    let memory = args.kdf_memory_mib.or(defaults.memory_mib);
+    let iterations = args.kdf_iterations.or(defaults.iterations);
+    let parallelism = args.kdf_parallelism.or(defaults.parallelism);
+    // Bad values are refused before the passphrase is asked for.
+    kdf::check_choice(memory, iterations, parallelism)?;
     let pass = input::passphrase(cli.passphrase_file.as_deref(), &dir, true)?;
-    let params = match args.kdf_iterations.or(defaults.iterations) {
-        Some(iterations) => KdfParams {
-            memory_kib,
-            iterations,
-            parallelism,
-        },
-        None => {
-            eprintln!(
-                "Calibrating Argon2id ({} MiB, {parallelism} lanes)…",
-                memory_kib / 1024
-            );
-            kdf::calibrate(memory_kib, parallelism)?
-        }
-    };
+    if iterations.is_none() {
+        eprintln!("Calibrating Argon2id on this machine…");
+    }
+    let params = kdf::choose(memory, iterations, parallelism)?;
     if params.below_owasp_floor() {
         warn(&format!(
             "warning: {params} is below OWASP's floor for Argon2id (19 MiB, 2 passes); fine for tests, weak for real keys"
@@ -541,27 +511,15 @@ fn show(cli: &Cli, name: &str, json: bool) -> Result<()> {
 fn edit(cli: &Cli, args: &EditArgs) -> Result<()> {
     let m = &args.meta;
     let mut vault = open(cli)?;
+    // A new key keeps the stored extra fields; --field sets (or adds) fields.
     let secret = if args.secret_stdin {
-        let mut s = input::secret(&args.name)?;
-        s.fields = if m.fields.is_empty() {
-            // A new key keeps the entry's extra fields unless --field replaces them.
-            let entry = vault.entry(&args.name)?;
-            vault.secret(&entry)?.fields.clone()
-        } else {
-            parse_fields(&m.fields)?
-        };
-        Some(s)
-    } else if !m.fields.is_empty() {
-        // New fields without a new key: keep the key, replace the fields.
-        let entry = vault.entry(&args.name)?;
-        let old = vault.secret(&entry)?;
-        Some(Secret {
-            value: old.value.clone(),
-            fields: parse_fields(&m.fields)?,
-        })
+        Some(input::secret(&args.name)?)
     } else {
         None
     };
+    let fields = (!m.fields.is_empty())
+        .then(|| parse_fields(&m.fields))
+        .transpose()?;
     let patch = EntryPatch {
         name: args.new_name.clone(),
         provider: m.provider.clone(),
@@ -587,6 +545,7 @@ fn edit(cli: &Cli, args: &EditArgs) -> Result<()> {
         },
         rotate_every_days: m.rotate_every.map(Some),
         secret,
+        fields,
         force: m.force,
     };
     let saved = vault.update(&args.name, patch)?;

@@ -41,8 +41,13 @@ impl Backend for SystemClipboard {
     }
 
     fn get(&mut self) -> Option<Zeroizing<String>> {
-        // An empty or non-text clipboard reads as "" (not ours), so it is left alone.
-        Some(Zeroizing::new(self.inner.get_text().unwrap_or_default()))
+        match self.inner.get_text() {
+            Ok(text) => Some(Zeroizing::new(text)),
+            // Empty, or not text: something else replaced our value.
+            Err(arboard::Error::ContentNotAvailable) => Some(Zeroizing::new(String::new())),
+            // Unreadable: we cannot tell, so the caller clears (failing closed).
+            Err(_) => None,
+        }
     }
 
     fn clear(&mut self) -> Result<(), String> {

@@ -119,6 +119,58 @@ pub fn default_memory_kib() -> u32 {
     quarter.clamp(64 * 1024, 256 * 1024) as u32
 }
 
+/// Checks what was asked for a new vault (`None`: the default): memory 1 to 4096 MiB,
+/// lanes 1 to 64, passes 1 to 1000. Errors name the `init` flag and the config key.
+pub fn check_choice(
+    memory_mib: Option<u32>,
+    iterations: Option<u32>,
+    parallelism: Option<u32>,
+) -> Result<()> {
+    let bad = |what: &str, range: String, flag: &str, key: &str| {
+        Err(Error::Invalid(format!(
+            "Argon2id {what} must be {range} ({flag}, or {key} under [kdf] in the config)"
+        )))
+    };
+    if memory_mib.is_some_and(|m| !(1..=4096).contains(&m)) {
+        return bad(
+            "memory",
+            "between 1 and 4096 MiB".into(),
+            "--kdf-memory-mib",
+            "memory_mib",
+        );
+    }
+    if parallelism.is_some_and(|p| !(1..=MAX_PARALLELISM).contains(&p)) {
+        let range = format!("between 1 and {MAX_PARALLELISM}");
+        return bad("parallelism", range, "--kdf-parallelism", "parallelism");
+    }
+    if iterations.is_some_and(|i| !(1..=MAX_ITERATIONS).contains(&i)) {
+        let range = format!("between 1 and {MAX_ITERATIONS}");
+        return bad("passes", range, "--kdf-iterations", "iterations");
+    }
+    Ok(())
+}
+
+/// The parameters for a new vault from what was asked, checked by [`check_choice`]:
+/// memory 256 MiB by default (at most a quarter of RAM, at least 64), 4 lanes, and
+/// passes calibrated to about 500 ms unless given.
+pub fn choose(
+    memory_mib: Option<u32>,
+    iterations: Option<u32>,
+    parallelism: Option<u32>,
+) -> Result<KdfParams> {
+    check_choice(memory_mib, iterations, parallelism)?;
+    let memory_kib = memory_mib.map_or_else(default_memory_kib, |m| m * 1024);
+    let parallelism = parallelism.unwrap_or(4);
+    match iterations {
+        Some(iterations) => Ok(KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        }),
+        None => calibrate(memory_kib, parallelism),
+    }
+}
+
 /// Calibrates the number of passes so that one derivation takes about
 /// [`CALIBRATION_TARGET`] on this machine, with at least 3 passes.
 /// `memory_kib` and `parallelism` are kept as given.

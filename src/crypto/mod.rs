@@ -35,10 +35,10 @@ pub struct AuthFailed;
 /// Fills a buffer from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
-    // getrandom only fails when the OS has no entropy source at all; nothing safe can go on.
+    // getrandom only fails when the OS has no entropy source at all; nothing safe can
+    // go on. A panic (not exit) lets the TUI's hook restore the terminal first.
     if getrandom::fill(&mut out).is_err() {
-        eprintln!("keyward: the operating system refused to provide random bytes");
-        std::process::exit(crate::error::exit::FAILURE);
+        panic!("the operating system refused to provide random bytes");
     }
     out
 }

@@ -281,8 +281,10 @@ pub struct EntryPatch {
     pub expires_at: Option<Option<String>>,
     /// New rotation policy.
     pub rotate_every_days: Option<Option<u32>>,
-    /// New secret.
+    /// New secret (its extra fields are merged over the stored ones).
     pub secret: Option<Secret>,
+    /// Extra fields to set, keeping the key and the other fields.
+    pub fields: Option<Vec<(String, String)>>,
     /// Skip the format check.
     pub force: bool,
 }
@@ -305,6 +307,7 @@ impl EntryPatch {
             expires_at,
             rotate_every_days,
             secret,
+            fields,
             force: _,
         } = self;
         name.is_none()
@@ -321,6 +324,7 @@ impl EntryPatch {
             && expires_at.is_none()
             && rotate_every_days.is_none()
             && secret.is_none()
+            && fields.is_none()
     }
 }
 
@@ -342,11 +346,14 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Checks a `YYYY-MM-DD` date.
-pub fn validate_date(date: &str) -> Result<(), String> {
-    date.parse::<jiff::civil::Date>()
-        .map(|_| ())
-        .map_err(|_| format!("invalid date '{}': use YYYY-MM-DD", date.escape_debug()))
+/// Checks a `YYYY-MM-DD` date and returns it in that canonical form.
+pub fn validate_date(date: &str) -> Result<String, String> {
+    date.trim()
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .map(|d| d.to_string())
+        .ok_or_else(|| format!("invalid date '{}': use YYYY-MM-DD", date.escape_debug()))
 }
 
 #[cfg(test)]

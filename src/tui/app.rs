@@ -342,6 +342,7 @@ impl App {
         self.filter_input.clear();
         self.filter = Filter::default();
         self.clipboard = None;
+        self.notice = None;
         self.selected = 0;
         self.screen = Screen::Unlock(PassphraseScreen::default());
     }
@@ -470,6 +471,11 @@ impl App {
         }
         let ctx = self.context();
         let cmd = keymap::lookup(ctx, &key);
+        // Ctrl-L locks from any screen of an unlocked vault.
+        if cmd == Some(Command::Lock) && self.unlocked() {
+            self.lock();
+            return vec![Effect::Lock];
+        }
         match ctx {
             Context::Passphrase => self.on_passphrase_key(cmd, key),
             Context::Filter => self.on_filter_key(cmd, key),

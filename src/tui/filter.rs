@@ -110,6 +110,14 @@ struct Arena {
     ends: Vec<usize>,
 }
 
+impl Drop for Arena {
+    /// Names, tags and notes are decrypted metadata: wiped when the filter goes
+    /// (on lock).
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+    }
+}
+
 impl Arena {
     fn build(items: impl Iterator<Item = String>) -> Self {
         let mut a = Arena::default();

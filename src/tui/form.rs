@@ -99,15 +99,12 @@ impl FieldId {
 pub enum Submit {
     /// A new entry.
     Add(NewEntry),
-    /// A change to entry `name`; `fields` are extra secret fields typed without a new
-    /// key (merged with the stored ones).
+    /// A change to entry `name` (typed extra fields are merged with the stored ones).
     Update {
         /// Entry being edited.
         name: String,
         /// The change.
         patch: EntryPatch,
-        /// Extra fields typed without a new key.
-        fields: Vec<(String, String)>,
     },
 }
 
@@ -456,15 +453,10 @@ impl Form {
             Some(entry) => {
                 let new_secret = (!secret_text.is_empty()).then(|| Secret {
                     value: secret_text,
-                    fields: fields.clone(),
+                    fields: Vec::new(),
                 });
                 Ok(Submit::Update {
                     name: entry.meta.name.clone(),
-                    fields: if new_secret.is_some() {
-                        Vec::new()
-                    } else {
-                        fields
-                    },
                     patch: EntryPatch {
                         name: Some(self.text(F::Name).trim().to_string()),
                         provider,
@@ -480,6 +472,7 @@ impl Form {
                         expires_at: Some(opt(self.text(F::Expires))),
                         rotate_every_days: Some(rotate),
                         secret: new_secret,
+                        fields: (!fields.is_empty()).then_some(fields),
                         force: self.force,
                     },
                 })

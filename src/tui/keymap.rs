@@ -182,6 +182,7 @@ static FILTER: &[Binding] = &[
     b(&[code(KC::Up)], C::Up, "up", false),
     b(&[code(KC::PageDown)], C::PageDown, "page down", false),
     b(&[code(KC::PageUp)], C::PageUp, "page up", false),
+    b(&[ctrl('l')], C::Lock, "lock now", false),
     b(&[ctrl('c')], C::Quit, "quit", false),
 ];
 
@@ -221,12 +222,14 @@ static FORM: &[Binding] = &[
     b(&[code(KC::Enter)], C::Submit, "save", true),
     b(&[ctrl('r')], C::RevealInput, "show/hide secret", true),
     b(&[code(KC::Esc)], C::Back, "cancel", true),
+    b(&[ctrl('l')], C::Lock, "lock now", false),
     b(&[ctrl('c')], C::Quit, "quit", false),
 ];
 
 static CONFIRM: &[Binding] = &[
     b(&[k('y'), k('Y')], C::Yes, "yes", true),
     b(&[k('n'), k('N'), code(KC::Esc)], C::No, "no", true),
+    b(&[ctrl('l')], C::Lock, "lock now", false),
     b(&[ctrl('c')], C::Quit, "quit", false),
 ];
 

@@ -21,9 +21,9 @@ use zeroize::Zeroizing;
 
 use crate::clipboard::{Cleared, Clipboard};
 use crate::config::Config;
-use crate::crypto::{KdfParams, kdf};
+use crate::crypto::kdf;
 use crate::error::{Error, Result};
-use crate::model::{EntryPatch, Secret};
+use crate::model::EntryPatch;
 use crate::vault::{self, Vault};
 use app::{App, Effect, Msg};
 use form::Submit;
@@ -31,6 +31,8 @@ use form::Submit;
 /// What wakes the loop.
 enum Event {
     Term(TermEvent),
+    /// The terminal can no longer be read: quit (restoring it) rather than hang.
+    InputClosed,
     Progress(String),
     Opened(Box<Result<Vault>>),
 }
@@ -42,24 +44,6 @@ pub struct Runtime {
     vault: Option<Vault>,
     clipboard: Clipboard,
     tx: Sender<Event>,
-}
-
-/// The KDF parameters a new vault gets: the config's, else calibrated like `init`.
-pub fn new_vault_params(config: &Config) -> Result<KdfParams> {
-    let memory_kib = config
-        .kdf
-        .memory_mib
-        .map(|m| m.saturating_mul(1024))
-        .unwrap_or_else(kdf::default_memory_kib);
-    let parallelism = config.kdf.parallelism.unwrap_or(4);
-    match config.kdf.iterations {
-        Some(iterations) => Ok(KdfParams {
-            memory_kib,
-            iterations,
-            parallelism,
-        }),
-        None => kdf::calibrate(memory_kib, parallelism),
-    }
 }
 
 /// Runs the TUI on the vault in `dir` until the user quits.
@@ -84,9 +68,10 @@ pub fn run(dir: PathBuf, config: Config) -> Result<()> {
     std::thread::spawn(move || {
         while let Ok(ev) = crossterm::event::read() {
             if tx.send(Event::Term(ev)).is_err() {
-                break;
+                return;
             }
         }
+        let _ = tx.send(Event::InputClosed);
     });
     let result = runtime.event_loop(&mut terminal, &mut app, &rx);
     runtime.clipboard.clear_now();
@@ -136,6 +121,7 @@ impl Runtime {
                     queue.push(Msg::Key(key));
                 }
                 Ok(Event::Term(_)) => {} // resize and the like: redraw
+                Ok(Event::InputClosed) => return Ok(()),
                 Ok(Event::Progress(step)) => queue.push(Msg::Busy(step)),
                 Ok(Event::Opened(result)) => queue.push(self.opened(*result)),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -178,23 +164,22 @@ impl Runtime {
         match effect {
             Effect::Unlock(pass) => {
                 let (dir, tx) = (self.dir.clone(), self.tx.clone());
-                std::thread::spawn(move || {
-                    let _ = tx.send(Event::Opened(Box::new(Vault::open(&dir, &pass))));
-                });
+                spawn_opening(tx, move || Vault::open(&dir, &pass));
                 Vec::new()
             }
             Effect::Create(pass) => {
                 let (dir, tx, config) = (self.dir.clone(), self.tx.clone(), self.config.clone());
-                std::thread::spawn(move || {
-                    let step = |text: String| {
-                        let _ = tx.send(Event::Progress(text));
-                    };
-                    step("Calibrating Argon2id on this machine (step 1 of 2)".into());
-                    let result = new_vault_params(&config).and_then(|params| {
-                        step(format!("Creating the vault with {params} (step 2 of 2)"));
+                spawn_opening(tx.clone(), move || {
+                    let _ = tx.send(Event::Progress(
+                        "Calibrating Argon2id on this machine (step 1 of 2)".into(),
+                    ));
+                    let k = &config.kdf;
+                    kdf::choose(k.memory_mib, k.iterations, k.parallelism).and_then(|params| {
+                        let _ = tx.send(Event::Progress(format!(
+                            "Creating the vault with {params} (step 2 of 2)"
+                        )));
                         Vault::create(&dir, &pass, params)
-                    });
-                    let _ = tx.send(Event::Opened(Box::new(result)));
+                    })
                 });
                 Vec::new()
             }
@@ -283,31 +268,11 @@ impl Runtime {
     }
 }
 
-/// Saves the form: adds, or updates (merging typed extra fields into the stored secret).
+/// Saves the form: adds or updates.
 fn save(vault: &mut Vault, submit: Submit) -> Msg {
     let result = match submit {
         Submit::Add(new) => vault.add(new).map(|s| (s, "Added")),
-        Submit::Update {
-            name,
-            mut patch,
-            fields,
-        } => (|| {
-            if !fields.is_empty() && patch.secret.is_none() {
-                let old = vault.secret(&vault.entry(&name)?)?;
-                let mut merged = old.fields.clone();
-                for (k, v) in fields {
-                    match merged.iter_mut().find(|(n, _)| *n == k) {
-                        Some(slot) => slot.1 = v,
-                        None => merged.push((k, v)),
-                    }
-                }
-                patch.secret = Some(Secret {
-                    value: old.value.clone(),
-                    fields: merged,
-                });
-            }
-            vault.update(&name, patch).map(|s| (s, "Saved"))
-        })(),
+        Submit::Update { name, patch } => vault.update(&name, patch).map(|s| (s, "Saved")),
     };
     match result {
         Ok((s, verb)) => Msg::Saved {
@@ -317,6 +282,20 @@ fn save(vault: &mut Vault, submit: Submit) -> Msg {
         },
         Err(e) => Msg::SaveFailed(e.to_string()),
     }
+}
+
+/// Runs `open` (a KDF: slow) on a worker thread; its result, or a panic turned into
+/// an error, comes back as `Event::Opened` so the spinner always stops.
+fn spawn_opening(tx: Sender<Event>, open: impl FnOnce() -> Result<Vault> + Send + 'static) {
+    std::thread::spawn(move || {
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)).unwrap_or_else(|_| {
+                Err(Error::Storage(
+                    "the vault could not be opened (internal error)".into(),
+                ))
+            });
+        let _ = tx.send(Event::Opened(Box::new(result)));
+    });
 }
 
 fn cleared_text(c: &Cleared) -> String {

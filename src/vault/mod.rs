@@ -217,14 +217,7 @@ impl Vault {
                 path: dir.to_path_buf(),
             });
         }
-        if dir.join("db").exists() {
-            return Err(Error::Invalid(format!(
-                "{} holds a keyward database without a header; move it away or pass --vault DIR for a new vault",
-                dir.display()
-            )));
-        }
-        create_private_dir(dir)?;
-        let store = Store::open(dir)?;
+        // The slow part first, so an interrupted init leaves nothing behind.
         let data_key = DataKey::generate();
         let mut header = Header {
             version: FORMAT_VERSION,
@@ -239,6 +232,25 @@ impl Vault {
         let (nonce, wrapped) = crypto::wrap_data_key(&wrap_key, &header.aad(), &data_key);
         header.wrap_nonce = nonce;
         header.wrapped_key = wrapped;
+        create_private_dir(dir)?;
+        let db_dir = dir.join("db");
+        let leftover = db_dir.exists();
+        let mut store = Store::open(dir)?;
+        if leftover {
+            // A database without a header: an init that stopped before its end leaves
+            // one with no entry, which is started again; one with entries is refused
+            // (its records could never be opened under a new data key).
+            if !store.is_empty(Tree::Meta) {
+                return Err(Error::Invalid(format!(
+                    "{} holds a keyward database without a header; move it away or pass --vault DIR for a new vault",
+                    dir.display()
+                )));
+            }
+            drop(store);
+            std::fs::remove_dir_all(&db_dir)
+                .map_err(|e| Error::io(format!("cannot remove {}", db_dir.display()), e))?;
+            store = Store::open(dir)?;
+        }
         let stable = crypto::StableKeys::generate();
         let mut sealer = Sealer::new(&data_key);
         sealer.set_stable_keys(&stable);
@@ -438,7 +450,7 @@ impl Vault {
         match plain.first() {
             Some(&RECORD_SCHEMA) => {}
             Some(n) => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Newer(format!(
                     "record {id} uses schema {n}, newer than this keyward; upgrade keyward"
                 )));
             }
@@ -720,9 +732,12 @@ impl Vault {
             })?,
         };
         Self::check_secret(provider.id, &secret, new.force)?;
-        if let Some(d) = &new.expires_at {
-            validate_date(d).map_err(Error::Invalid)?;
-        }
+        let expires_at = new
+            .expires_at
+            .as_deref()
+            .map(validate_date)
+            .transpose()
+            .map_err(Error::Invalid)?;
         let t = now();
         let env_var = new.env_var.clone().unwrap_or_else(|| {
             if provider.env_var.is_empty() {
@@ -743,7 +758,7 @@ impl Vault {
             notes: new.notes.clone(),
             active: !new.inactive,
             primary: new.primary,
-            expires_at: new.expires_at.clone(),
+            expires_at,
             rotate_every_days: new.rotate_every_days,
             rotated_at: None,
             created_at: t,
@@ -824,21 +839,40 @@ impl Vault {
             m.primary = v;
         }
         if let Some(v) = &patch.expires_at {
-            if let Some(d) = v {
-                validate_date(d).map_err(Error::Invalid)?;
-            }
-            m.expires_at = v.clone();
+            m.expires_at = v
+                .as_deref()
+                .map(validate_date)
+                .transpose()
+                .map_err(Error::Invalid)?;
         }
         if let Some(v) = patch.rotate_every_days {
             m.rotate_every_days = v;
         }
         let provider_changed = m.provider != before.provider;
         let mut secret_written = false;
-        if let Some(secret) = &patch.secret {
-            let mut secret = secret.clone();
-            trim_in_place(&mut secret.value);
-            Self::check_secret(&m.provider, &secret, patch.force)?;
+        if patch.secret.is_some() || patch.fields.is_some() {
+            // The stored fields stay unless named again: a new key keeps its
+            // access key id, region and the like.
             let old = self.secret(&entry)?;
+            let mut secret = match &patch.secret {
+                Some(s) => s.clone(),
+                None => old.clone(),
+            };
+            trim_in_place(&mut secret.value);
+            let mut fields = old.fields.clone();
+            let given = patch
+                .secret
+                .iter()
+                .flat_map(|s| s.fields.iter())
+                .chain(patch.fields.iter().flatten());
+            for (k, v) in given {
+                match fields.iter_mut().find(|(n, _)| n == k) {
+                    Some(slot) => slot.1 = v.clone(),
+                    None => fields.push((k.clone(), v.clone())),
+                }
+            }
+            secret.fields = fields;
+            Self::check_secret(&entry.meta.provider, &secret, patch.force)?;
             if old.value != secret.value {
                 entry.meta.rotated_at = Some(now());
             }

@@ -49,7 +49,7 @@ impl Vault {
                 out.push(record);
                 Ok(())
             })?;
-        out.sort_by(|a, b| b.info.version.cmp(&a.info.version));
+        out.sort_by_key(|r| std::cmp::Reverse(r.info.version));
         Ok(out)
     }
 
@@ -138,20 +138,8 @@ impl Vault {
         if new.fields.is_empty() {
             new.fields = self.secret(&entry)?.fields.clone();
         }
-        Self::check_secret(&entry.meta.provider, &new, force)?;
-        let fingerprint = self.sealer.fingerprint(new.value.as_bytes()).to_vec();
-        if fingerprint == entry.meta.fingerprint {
-            return Err(Error::Invalid(format!(
-                "the new key is the current key of {name}; paste the new one"
-            )));
-        }
         let versions = self.versions_of(&entry)?;
-        if let Some(v) = versions.iter().find(|v| v.fingerprint == fingerprint) {
-            return Err(Error::Invalid(format!(
-                "the new key equals version {} of {name} ({}); paste a new key",
-                v.info.version, v.info.status
-            )));
-        }
+        let fingerprint = self.refuse_rotation(&entry, &versions, &new, force)?;
         let mut batch = Batch::default();
         self.retire_current(&mut batch, &entry, grace_days, reason)?;
         let old_version = entry.meta.version;
@@ -188,6 +176,44 @@ impl Vault {
         self.push_event(&mut batch, Action::Rotate, Some(&entry), &detail)?;
         self.commit(batch)?;
         Ok(entry)
+    }
+
+    /// Why `new` cannot replace the key of `entry`, if it cannot: a wrong format (unless
+    /// `force`), the current key, or a kept version. Returns the new key's fingerprint.
+    fn refuse_rotation(
+        &self,
+        entry: &Entry,
+        versions: &[VersionRecord],
+        new: &Secret,
+        force: bool,
+    ) -> Result<Vec<u8>> {
+        let name = &entry.meta.name;
+        Self::check_secret(&entry.meta.provider, new, force)?;
+        let fingerprint = self
+            .sealer
+            .fingerprint(new.value.trim().as_bytes())
+            .to_vec();
+        if fingerprint == entry.meta.fingerprint {
+            return Err(Error::Invalid(format!(
+                "the new key is the current key of {name}; paste the new one"
+            )));
+        }
+        if let Some(v) = versions.iter().find(|v| v.fingerprint == fingerprint) {
+            return Err(Error::Invalid(format!(
+                "the new key equals version {} of {name} ({}); paste a new key",
+                v.info.version, v.info.status
+            )));
+        }
+        Ok(fingerprint)
+    }
+
+    /// Checks that `new` could replace the key of `name` (the wizard asks before its
+    /// last step); writes nothing.
+    pub fn check_rotation(&self, name: &str, new: &Secret, force: bool) -> Result<()> {
+        let entry = self.entry(name)?;
+        let versions = self.versions_of(&entry)?;
+        self.refuse_rotation(&entry, &versions, new, force)
+            .map(|_| ())
     }
 
     /// Version `n` of `name`'s secret: the current one, or a retired one within its

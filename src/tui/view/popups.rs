@@ -1,7 +1,7 @@
 //! Popups: details, help (generated from the keymap) and confirmations.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
@@ -44,7 +44,7 @@ pub fn details_into(app: &App, frame: &mut Frame, rect: Rect, popup: bool) {
     frame.render_widget(p, rect);
 }
 
-/// Every binding of `ctx`, from the keymap.
+/// Every binding of `ctx`, from the keymap; in two columns when one does not fit.
 pub fn help(ctx: Context, frame: &mut Frame, area: Rect) {
     let bindings = keymap::bindings(ctx);
     let width = bindings
@@ -53,21 +53,17 @@ pub fn help(ctx: Context, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(4)
         + 2;
-    let mut lines: Vec<Line> = bindings
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(format!("{:<width$}", keymap::keys_label(b)), theme::key()),
-                Span::raw(b.help),
-            ])
-        })
-        .collect();
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Esc or ? closes this help",
-        theme::dim(),
-    )));
-    let rect = centered(area, 60, lines.len() as u16 + 2);
+    let line = |b: &keymap::Binding| {
+        Line::from(vec![
+            Span::styled(format!("{:<width$}", keymap::keys_label(b)), theme::key()),
+            Span::raw(b.help),
+        ])
+    };
+    let footer = Line::from(Span::styled("Esc or ? closes this help", theme::dim()));
+    let room = area.height.saturating_sub(4) as usize;
+    let columns = if bindings.len() > room { 2 } else { 1 };
+    let per_column = bindings.len().div_ceil(columns);
+    let rect = centered(area, 50 * columns as u16 + 2, per_column as u16 + 4);
     frame.render_widget(Clear, rect);
     let title = match ctx {
         Context::List => " Keys: list ",
@@ -78,11 +74,20 @@ pub fn help(ctx: Context, frame: &mut Frame, area: Rect) {
         Context::Help => " Keys: help ",
         Context::Passphrase => " Keys: passphrase ",
     };
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(Block::bordered().title(Line::from(title).style(theme::accent()))),
-        rect,
-    );
+    let block = Block::bordered().title(Line::from(title).style(theme::accent()));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let cols = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(body);
+    for (i, chunk) in bindings.chunks(per_column.max(1)).enumerate() {
+        if let Some(col) = cols.get(i) {
+            frame.render_widget(
+                Paragraph::new(chunk.iter().map(line).collect::<Vec<_>>()),
+                *col,
+            );
+        }
+    }
+    frame.render_widget(Paragraph::new(footer), foot);
 }
 
 /// A yes/no question.

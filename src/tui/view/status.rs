@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -24,17 +24,10 @@ pub fn hints(ctx: Context) -> Vec<Span<'static>> {
     out
 }
 
-/// Draws the bar.
+/// Draws the bar: a message or the key hints, and the clipboard countdown on the right
+/// (a message never hides it).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let line = if let Some(busy) = &app.busy {
-        Line::from(vec![
-            Span::styled(SPINNER[app.spin % SPINNER.len()], theme::accent()),
-            Span::raw(format!(" {busy}…")),
-        ])
-    } else if let Some(n) = &app.notice {
-        let style = if n.error { theme::error() } else { theme::ok() };
-        Line::from(Span::styled(n.text.clone(), style))
-    } else if let Some((what, at)) = &app.clipboard {
+    let countdown = app.clipboard.as_ref().map(|(what, at)| {
         let left = at
             .saturating_duration_since(Instant::now())
             .as_secs_f64()
@@ -43,8 +36,28 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("⧉ ", theme::accent()),
             Span::raw(format!("{what} — clears in {left}s")),
         ])
+    });
+    let line = if let Some(busy) = &app.busy {
+        Line::from(vec![
+            Span::styled(SPINNER[app.spin % SPINNER.len()], theme::accent()),
+            Span::raw(format!(" {busy}…")),
+        ])
+    } else if let Some(n) = &app.notice {
+        let style = if n.error { theme::error() } else { theme::ok() };
+        Line::from(Span::styled(n.text.clone(), style))
+    } else if countdown.is_some() {
+        Line::default()
     } else {
         Line::from(hints(app.context()))
     };
-    frame.render_widget(Paragraph::new(line), area);
+    match countdown {
+        Some(c) => {
+            let width = (c.width() as u16).min(area.width);
+            let [left, right] =
+                Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
+            frame.render_widget(Paragraph::new(line), left);
+            frame.render_widget(Paragraph::new(c), right);
+        }
+        None => frame.render_widget(Paragraph::new(line), area),
+    }
 }

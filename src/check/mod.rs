@@ -75,6 +75,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// How the vault records it: a rejection counts against the key, a valid answer
+    /// clears its errors, anything else changes nothing.
+    pub fn to_result(&self) -> crate::model::CheckResult {
+        use crate::model::CheckResult;
+        match self {
+            Outcome::Valid { .. } => CheckResult::Valid(self.summary()),
+            Outcome::Rejected { .. } => CheckResult::Rejected(self.summary()),
+            Outcome::Unreachable { .. } | Outcome::Unexpected { .. } => {
+                CheckResult::Inconclusive(self.summary())
+            }
+        }
+    }
+
     /// True when the provider accepted the key.
     pub fn is_valid(&self) -> bool {
         matches!(self, Outcome::Valid { .. })

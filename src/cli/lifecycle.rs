@@ -10,7 +10,7 @@ use crate::clock::{now, parse_date};
 use crate::error::{Error, Result, exit};
 use crate::model::health::{self, Policy};
 use crate::model::{AuditEvent, VersionInfo};
-use crate::vault::{AuditCheck, CheckResult};
+use crate::vault::AuditCheck;
 
 /// `rotate` flags.
 #[derive(Debug, Args)]
@@ -157,17 +157,6 @@ pub(super) fn health(cli: &Cli, json: bool, within: Option<u32>) -> Result<i32> 
     })
 }
 
-/// How the vault records a check's outcome.
-pub fn check_record(outcome: &Outcome) -> CheckResult {
-    match outcome {
-        Outcome::Valid { .. } => CheckResult::Valid(outcome.summary()),
-        Outcome::Rejected { .. } => CheckResult::Rejected(outcome.summary()),
-        Outcome::Unreachable { .. } | Outcome::Unexpected { .. } => {
-            CheckResult::Inconclusive(outcome.summary())
-        }
-    }
-}
-
 pub(super) fn test(cli: &Cli, name: &str) -> Result<i32> {
     let mut vault = open(cli)?;
     let entry = vault.entry(name)?;
@@ -179,7 +168,7 @@ pub(super) fn test(cli: &Cli, name: &str) -> Result<i32> {
         check::DEFAULT_TIMEOUT,
     );
     drop(secret);
-    vault.record_check(name, &check_record(&outcome))?;
+    vault.record_check(name, &outcome.to_result())?;
     let line = format!("{name}: {}", outcome.summary());
     Ok(match outcome {
         Outcome::Valid { .. } => {

@@ -445,3 +445,14 @@ pub struct VersionInfo {
     /// Why it was replaced (rotation reason), if said.
     pub reason: String,
 }
+
+/// How a live check ended, as the vault records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    /// The provider accepted the key: errors are reset.
+    Valid(String),
+    /// The provider refused it: recorded as the last error, error count up.
+    Rejected(String),
+    /// No usable answer: reported, not held against the key.
+    Inconclusive(String),
+}

@@ -1,6 +1,7 @@
 //! Pure types with no I/O: entries, secrets, the provider registry, masking, validation.
 
 pub mod audit;
+pub mod display;
 pub mod entry;
 pub mod health;
 pub mod mask;
@@ -8,7 +9,8 @@ pub mod provider;
 
 pub use audit::{Action, AuditEvent, Source};
 pub use entry::{
-    Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, Status, VersionInfo, VersionStatus,
+    CheckResult, Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, Status, VersionInfo,
+    VersionStatus,
 };
 pub use mask::mask_secret;
 pub use provider::{PROVIDERS, Provider};

@@ -12,6 +12,9 @@ use super::filter::Filter;
 use super::form::{Form, Submit};
 use super::input::TextInput;
 use super::keymap::{self, Command, Context};
+use super::wizard::{Step, Wizard};
+use crate::model::health::Finding;
+use crate::model::{AuditEvent, Secret, VersionInfo};
 use crate::model::{Entry, EntryId};
 use crate::vault::Passphrase;
 
@@ -59,6 +62,43 @@ pub enum Popup {
     Help(Context),
     /// A yes/no question.
     Confirm(Confirm),
+    /// The rotation wizard.
+    Wizard(Box<Wizard>),
+    /// An entry's versions.
+    History {
+        /// Entry name.
+        name: String,
+        /// Current first.
+        versions: Vec<VersionInfo>,
+    },
+    /// Health findings and key ages.
+    Health(HealthView),
+    /// The audit log.
+    Audit(AuditView),
+}
+
+/// The health view's state.
+#[derive(Debug, Default)]
+pub struct HealthView {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// Selected finding.
+    pub selected: usize,
+    /// Average key age in days per provider, for the chart.
+    pub ages: Vec<(String, u64)>,
+}
+
+/// The audit view's state.
+#[derive(Debug, Default)]
+pub struct AuditView {
+    /// Newest first.
+    pub events: Vec<AuditEvent>,
+    /// First row shown.
+    pub offset: usize,
+    /// The chain check, one line.
+    pub verdict: String,
+    /// The chain is intact.
+    pub intact: bool,
 }
 
 /// What a confirmation is for.
@@ -96,6 +136,35 @@ pub enum Effect {
     Reveal(String),
     /// Drop the vault and clear the clipboard.
     Lock,
+    /// Load an entry's versions.
+    LoadHistory(String),
+    /// Compute the health findings.
+    LoadHealth,
+    /// Load and verify the audit log.
+    LoadAudit,
+    /// Load an entry's recent audit events (details view).
+    LoadEvents(String),
+    /// Check an entry's key live (off the UI thread).
+    Test(String),
+    /// Check a new key live before it is saved (wizard step 4).
+    TestNewKey(String, Secret),
+    /// Ask the vault whether a new key may replace the current one (wizard step 3).
+    CheckRotation(String, Secret),
+    /// Save a rotation.
+    Rotate {
+        /// Entry.
+        name: String,
+        /// The new key.
+        secret: Secret,
+        /// Days the old key stays readable.
+        grace: u32,
+        /// Why.
+        reason: String,
+        /// Revoke the old version at once.
+        revoke_old: bool,
+    },
+    /// Mark a version revoked.
+    Revoke(String, u32),
     /// Leave.
     Quit,
 }
@@ -150,6 +219,24 @@ pub enum Msg {
     Error(String),
     /// Idle timeout: lock.
     IdleLock,
+    /// An entry's versions.
+    History(String, Vec<VersionInfo>),
+    /// Health findings and ages by provider.
+    Health(Vec<Finding>, Vec<(String, u64)>),
+    /// The audit log (oldest first) and the chain's verdict.
+    Audit(Vec<AuditEvent>, String, bool),
+    /// An entry's recent events.
+    Events(String, Vec<AuditEvent>),
+    /// A live check finished; the entry as recorded.
+    Tested(Entry, String, bool),
+    /// The wizard's live check of the new key.
+    WizardTested(String),
+    /// The vault's verdict on a new key (wizard step 3).
+    RotationChecked(Result<(), String>),
+    /// A rotation was saved.
+    Rotated(Entry, u32),
+    /// A version was revoked.
+    Revoked(String, u32),
 }
 
 /// A message in the bottom bar.
@@ -202,6 +289,14 @@ pub struct App {
     pub quit: bool,
     /// Where the vault is (shown in headers).
     pub vault_path: String,
+    /// An entry whose key is being checked live.
+    pub checking: Option<String>,
+    /// Entries left to rotate, one after the other (health view).
+    pub rotate_queue: Vec<String>,
+    /// Recent audit events of the entry whose details are open.
+    pub details_events: Vec<AuditEvent>,
+    /// Days a retired key stays readable (the config's).
+    pub grace_days: u32,
     /// Today, `YYYY-MM-DD`, for statuses.
     pub today: String,
     /// Current time, Unix seconds, for relative times.
@@ -235,7 +330,11 @@ impl App {
             spin: 0,
             quit: false,
             vault_path,
-            today: crate::cli::output::today(),
+            checking: None,
+            rotate_queue: Vec::new(),
+            details_events: Vec::new(),
+            grace_days: 7,
+            today: crate::model::display::today(),
             now_unix: crate::clock::now(),
         }
     }
@@ -248,6 +347,9 @@ impl App {
             (_, Some(Popup::Form(_))) => Context::Form,
             (_, Some(Popup::Help(_))) => Context::Help,
             (_, Some(Popup::Confirm(_))) => Context::Confirm,
+            (_, Some(Popup::Wizard(_))) => Context::Wizard,
+            (_, Some(Popup::Health(_))) => Context::Health,
+            (_, Some(Popup::Audit(_) | Popup::History { .. })) => Context::Log,
             (Screen::List, None) if self.filtering => Context::Filter,
             (Screen::List, None) => Context::List,
         }
@@ -338,6 +440,9 @@ impl App {
         self.revealed = None;
         self.popup = None;
         self.parked_form = None;
+        self.rotate_queue.clear();
+        self.details_events.clear();
+        self.checking = None;
         self.filtering = false;
         self.filter_input.clear();
         self.filter = Filter::default();
@@ -415,6 +520,7 @@ impl App {
             }
             Msg::SaveFailed(e) => match &mut self.popup {
                 Some(Popup::Form(form)) => form.error = Some(e),
+                Some(Popup::Wizard(w)) => w.error = Some(e),
                 _ => self.error(e, now),
             },
             Msg::Removed(id, message) => {
@@ -445,7 +551,82 @@ impl App {
             }
             Msg::Error(e) => {
                 self.busy = None;
+                self.checking = None;
+                if let Some(Popup::Wizard(w)) = &mut self.popup {
+                    w.testing = false;
+                    w.validating = false;
+                }
                 self.error(e, now);
+            }
+            Msg::History(name, versions) => self.popup = Some(Popup::History { name, versions }),
+            Msg::Health(findings, ages) => {
+                self.popup = Some(Popup::Health(HealthView {
+                    findings,
+                    selected: 0,
+                    ages,
+                }))
+            }
+            Msg::Audit(mut events, verdict, intact) => {
+                events.reverse();
+                self.popup = Some(Popup::Audit(AuditView {
+                    events,
+                    offset: 0,
+                    verdict,
+                    intact,
+                }));
+            }
+            Msg::Events(name, events) => {
+                if self.current().is_some_and(|e| e.meta.name == name) {
+                    self.details_events = events;
+                }
+            }
+            Msg::Tested(entry, summary, rejected) => {
+                self.checking = None;
+                let name = entry.meta.name.clone();
+                self.upsert(entry);
+                self.refresh_view();
+                let text = format!("{name}: {summary}");
+                if rejected {
+                    self.error(text, now)
+                } else {
+                    self.notify(text, now)
+                }
+            }
+            Msg::WizardTested(summary) => {
+                if let Some(Popup::Wizard(w)) = &mut self.popup {
+                    w.testing = false;
+                    w.test_result = Some(summary);
+                }
+            }
+            Msg::RotationChecked(result) => {
+                if let Some(Popup::Wizard(w)) = &mut self.popup {
+                    w.validating = false;
+                    match result {
+                        Ok(()) => w.next(),
+                        Err(e) => w.error = Some(e),
+                    }
+                }
+            }
+            Msg::Rotated(entry, old) => {
+                let new_version = entry.meta.version;
+                let name = entry.meta.name.clone();
+                self.upsert(entry);
+                self.reindex();
+                if let Some(Popup::Wizard(w)) = &mut self.popup {
+                    w.new_version = Some(new_version);
+                    w.old_revoked = w.revoke_old;
+                    w.step = Step::Done;
+                }
+                self.notify(
+                    format!("Rotated {name}: version {old} retired, version {new_version} current"),
+                    now,
+                );
+            }
+            Msg::Revoked(name, version) => {
+                if let Some(Popup::Wizard(w)) = &mut self.popup {
+                    w.old_revoked = true;
+                }
+                self.notify(format!("Version {version} of {name} marked revoked"), now);
             }
             Msg::IdleLock => {
                 if self.unlocked() {
@@ -481,6 +662,15 @@ impl App {
             Context::Filter => self.on_filter_key(cmd, key),
             Context::Form => self.on_form_key(cmd, key),
             Context::Confirm => self.on_confirm_key(cmd),
+            Context::Wizard => self.on_wizard_key(cmd, key),
+            Context::Health => self.on_health_key(cmd),
+            Context::Log => {
+                self.on_log_key(cmd);
+                if cmd == Some(Command::Quit) {
+                    return self.quit_now();
+                }
+                Vec::new()
+            }
             Context::Help => {
                 match cmd {
                     // Back to where help was opened from.
@@ -641,6 +831,176 @@ impl App {
         Vec::new()
     }
 
+    fn start_wizard(&mut self, name: &str) -> Vec<Effect> {
+        let Some(e) = self.entries.iter().find(|e| e.meta.name == name) else {
+            return Vec::new();
+        };
+        let w = Wizard::new(name, &e.meta.provider, e.meta.version, self.grace_days);
+        self.popup = Some(Popup::Wizard(Box::new(w)));
+        Vec::new()
+    }
+
+    /// Closes the wizard; goes on with the next key queued by "rotate every overdue".
+    fn close_wizard(&mut self) -> Vec<Effect> {
+        self.popup = None;
+        if !self.rotate_queue.is_empty() {
+            let next = self.rotate_queue.remove(0);
+            return self.start_wizard(&next);
+        }
+        Vec::new()
+    }
+
+    fn on_wizard_key(&mut self, cmd: Option<Command>, key: KeyEvent) -> Vec<Effect> {
+        let Some(Popup::Wizard(w)) = &mut self.popup else {
+            return Vec::new();
+        };
+        if w.validating || w.testing {
+            if cmd == Some(Command::Quit) {
+                return self.quit_now();
+            }
+            return Vec::new();
+        }
+        // On the paste step letters are the key being typed.
+        if w.step == Step::Paste
+            && !matches!(
+                cmd,
+                Some(
+                    Command::Next
+                        | Command::Prev
+                        | Command::Back
+                        | Command::RevealInput
+                        | Command::Quit
+                        | Command::Lock
+                )
+            )
+        {
+            if w.input.handle(key) {
+                w.error = None;
+            }
+            return Vec::new();
+        }
+        match cmd {
+            Some(Command::Quit) => return self.quit_now(),
+            Some(Command::Back) => {
+                // Esc abandons; nothing was saved before Confirm.
+                self.rotate_queue.clear();
+                return self.close_wizard();
+            }
+            Some(Command::Prev) if w.step != Step::Done => w.back(),
+            Some(Command::Down) if w.step == Step::Why => w.choose(1),
+            Some(Command::Up) if w.step == Step::Why => w.choose(-1),
+            Some(Command::Toggle)
+                if w.step == Step::Why && w.reason == super::wizard::Reason::Compromised =>
+            {
+                w.revoke_old = !w.revoke_old
+            }
+            Some(Command::RevealInput) => w.reveal = !w.reveal,
+            Some(Command::Test) if w.step == Step::Test => {
+                w.testing = true;
+                w.test_result = None;
+                return vec![Effect::TestNewKey(w.name.clone(), w.secret())];
+            }
+            Some(Command::Copy) if w.step == Step::Done => {
+                return vec![Effect::Copy(w.name.clone())];
+            }
+            Some(Command::RevokeOld) if w.step == Step::Done && !w.old_revoked => {
+                return vec![Effect::Revoke(w.name.clone(), w.old_version)];
+            }
+            Some(Command::Next) => match w.step {
+                Step::Paste => match w.format_check() {
+                    None => w.error = Some("Paste the new key first".into()),
+                    Some(Err(e)) => w.error = Some(format!("This is not {}: {e}", w.provider.name)),
+                    Some(Ok(_)) => {
+                        w.validating = true;
+                        return vec![Effect::CheckRotation(w.name.clone(), w.secret())];
+                    }
+                },
+                Step::Confirm => {
+                    return vec![Effect::Rotate {
+                        name: w.name.clone(),
+                        secret: w.secret(),
+                        grace: w.grace(),
+                        reason: w.reason.label().to_string(),
+                        revoke_old: w.revoke_old,
+                    }];
+                }
+                Step::Done => return self.close_wizard(),
+                _ => w.next(),
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_health_key(&mut self, cmd: Option<Command>) -> Vec<Effect> {
+        use crate::model::health::Kind;
+        let Some(Popup::Health(h)) = &mut self.popup else {
+            return Vec::new();
+        };
+        let last = h.findings.len().saturating_sub(1);
+        match cmd {
+            Some(Command::Down) => h.selected = (h.selected + 1).min(last),
+            Some(Command::Up) => h.selected = h.selected.saturating_sub(1),
+            Some(Command::Back) => self.popup = None,
+            Some(Command::Quit) => return self.quit_now(),
+            Some(Command::RotateAll) => {
+                let mut names: Vec<String> = h
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        matches!(
+                            f.kind,
+                            Kind::RotationOverdue | Kind::Expired | Kind::Expiring
+                        )
+                    })
+                    .map(|f| f.entry.clone())
+                    .collect();
+                names.dedup();
+                if names.is_empty() {
+                    return Vec::new();
+                }
+                self.rotate_queue = names;
+                let first = self.rotate_queue.remove(0);
+                return self.start_wizard(&first);
+            }
+            Some(Command::Open) => {
+                let Some(f) = h.findings.get(h.selected).cloned() else {
+                    return Vec::new();
+                };
+                match f.kind {
+                    Kind::Unused | Kind::MultiplePrimary => {
+                        if let Some(e) = self.entries.iter().find(|e| e.meta.name == f.entry) {
+                            self.popup = Some(Popup::Form(Box::new(Form::edit(e))));
+                        }
+                    }
+                    _ => return self.start_wizard(&f.entry),
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_log_key(&mut self, cmd: Option<Command>) {
+        let page = self.page.get().max(1);
+        match (&mut self.popup, cmd) {
+            (_, Some(Command::Back)) => self.popup = None,
+            (Some(Popup::Audit(a)), Some(c)) => {
+                let last = a.events.len().saturating_sub(1);
+                a.offset = match c {
+                    Command::Down => (a.offset + 1).min(last),
+                    Command::Up => a.offset.saturating_sub(1),
+                    Command::PageDown => (a.offset + page).min(last),
+                    Command::PageUp => a.offset.saturating_sub(page),
+                    Command::Top => 0,
+                    Command::Bottom => last,
+                    _ => a.offset,
+                };
+            }
+            _ => {}
+        }
+    }
+
     fn navigate(&mut self, cmd: Command) {
         let last = self.view.len().saturating_sub(1);
         let page = self.page.get().max(1);
@@ -670,7 +1030,13 @@ impl App {
             | Command::Bottom
             | Command::PageUp
             | Command::PageDown => self.navigate(cmd),
-            Command::Open if need(self).is_some() => self.popup = Some(Popup::Details),
+            Command::Open => {
+                if let Some(m) = need(self) {
+                    self.popup = Some(Popup::Details);
+                    self.details_events.clear();
+                    return vec![Effect::LoadEvents(m.name)];
+                }
+            }
             Command::Back => {
                 if ctx == Context::Details {
                     self.popup = None;
@@ -748,6 +1114,24 @@ impl App {
                     return vec![Effect::Reveal(m.name)];
                 }
             }
+            Command::Rotate => {
+                if let Some(m) = need(self) {
+                    return self.start_wizard(&m.name);
+                }
+            }
+            Command::Test => {
+                if let Some(m) = need(self) {
+                    self.checking = Some(m.name.clone());
+                    return vec![Effect::Test(m.name)];
+                }
+            }
+            Command::History => {
+                if let Some(m) = need(self) {
+                    return vec![Effect::LoadHistory(m.name)];
+                }
+            }
+            Command::Health => return vec![Effect::LoadHealth],
+            Command::Audit => return vec![Effect::LoadAudit],
             Command::Help => self.popup = Some(Popup::Help(ctx)),
             Command::Quit => return self.quit_now(),
             Command::Lock => {

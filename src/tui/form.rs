@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::input::TextInput;
+use crate::model::display::article;
 use crate::model::entry::{validate_date, validate_name};
 use crate::model::provider::{self, PROVIDERS, aws_access_key_id};
 use crate::model::{Entry, EntryPatch, NewEntry, Secret};
@@ -131,14 +132,6 @@ pub struct Form {
     pub dirty: bool,
     /// The vault's refusal of the last save, shown in the form.
     pub error: Option<String>,
-}
-
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u', 'x']) {
-        "an"
-    } else {
-        "a"
-    }
 }
 
 fn csv(s: &str) -> Vec<String> {

@@ -62,6 +62,26 @@ pub enum Command {
     Yes,
     /// No (confirmations).
     No,
+    /// Start the rotation wizard.
+    Rotate,
+    /// Check the key live.
+    Test,
+    /// Show the key's versions.
+    History,
+    /// Show the health view.
+    Health,
+    /// Show the audit log.
+    Audit,
+    /// Rotate every overdue key, one after the other (health view).
+    RotateAll,
+    /// Wizard: next step.
+    Next,
+    /// Wizard: previous step.
+    Prev,
+    /// Wizard: mark the old version revoked.
+    RevokeOld,
+    /// Toggle (wizard: revoke the old key at once).
+    Toggle,
 }
 
 /// A key with its modifiers.
@@ -131,6 +151,12 @@ pub enum Context {
     Help,
     /// The unlock and create screens.
     Passphrase,
+    /// The rotation wizard.
+    Wizard,
+    /// The health view.
+    Health,
+    /// The audit log and the history popup.
+    Log,
 }
 
 use Command as C;
@@ -166,6 +192,11 @@ static LIST: &[Binding] = &[
     b(&[k('d')], C::Delete, "delete", false),
     b(&[k(' ')], C::ToggleActive, "enable/disable", false),
     b(&[k('p')], C::Primary, "make primary", false),
+    b(&[k('r')], C::Rotate, "rotate (wizard)", false),
+    b(&[k('t')], C::Test, "test the key live", false),
+    b(&[k('h')], C::History, "versions", false),
+    b(&[k('H')], C::Health, "health", false),
+    b(&[k('L')], C::Audit, "audit log", false),
     b(&[k('s')], C::Sort, "cycle sort", false),
     b(&[k('P')], C::ProviderFilter, "cycle provider filter", false),
     b(&[k('E')], C::EnvFilter, "cycle environment filter", false),
@@ -199,6 +230,9 @@ static DETAILS: &[Binding] = &[
     b(&[k('d')], C::Delete, "delete", false),
     b(&[k(' ')], C::ToggleActive, "enable/disable", false),
     b(&[k('p')], C::Primary, "make primary", false),
+    b(&[k('r')], C::Rotate, "rotate (wizard)", true),
+    b(&[k('t')], C::Test, "test the key live", false),
+    b(&[k('h')], C::History, "versions", false),
     b(&[k('j'), code(KC::Down)], C::Down, "next entry", false),
     b(&[k('k'), code(KC::Up)], C::Up, "previous entry", false),
     b(&[ctrl('l')], C::Lock, "lock now", false),
@@ -261,6 +295,53 @@ static PASSPHRASE: &[Binding] = &[
     b(&[code(KC::Esc), ctrl('c')], C::Quit, "quit", true),
 ];
 
+static WIZARD: &[Binding] = &[
+    b(&[code(KC::Enter)], C::Next, "next", true),
+    b(&[code(KC::BackTab)], C::Prev, "back", true),
+    b(&[k('j'), code(KC::Down)], C::Down, "next reason", false),
+    b(&[k('k'), code(KC::Up)], C::Up, "previous reason", false),
+    b(&[k(' ')], C::Toggle, "revoke the old key at once", false),
+    b(&[k('t')], C::Test, "test the new key", false),
+    b(&[ctrl('r')], C::RevealInput, "show/hide the new key", false),
+    b(&[k('c')], C::Copy, "copy the new key (done)", false),
+    b(
+        &[k('x')],
+        C::RevokeOld,
+        "mark the old key revoked (done)",
+        false,
+    ),
+    b(
+        &[code(KC::Esc)],
+        C::Back,
+        "abandon (nothing is saved)",
+        true,
+    ),
+    b(&[ctrl('l')], C::Lock, "lock now", false),
+    b(&[ctrl('c')], C::Quit, "quit", false),
+];
+
+static HEALTH: &[Binding] = &[
+    b(&[k('j'), code(KC::Down)], C::Down, "down", false),
+    b(&[k('k'), code(KC::Up)], C::Up, "up", false),
+    b(&[code(KC::Enter)], C::Open, "act: rotate or edit", true),
+    b(&[k('R')], C::RotateAll, "rotate every overdue key", true),
+    b(&[code(KC::Esc), k('q')], C::Back, "close", true),
+    b(&[ctrl('l')], C::Lock, "lock now", false),
+    b(&[ctrl('c')], C::Quit, "quit", false),
+];
+
+static LOG: &[Binding] = &[
+    b(&[k('j'), code(KC::Down)], C::Down, "down", false),
+    b(&[k('k'), code(KC::Up)], C::Up, "up", false),
+    b(&[code(KC::PageDown)], C::PageDown, "page down", false),
+    b(&[code(KC::PageUp)], C::PageUp, "page up", false),
+    b(&[k('g')], C::Top, "newest", false),
+    b(&[k('G')], C::Bottom, "oldest", false),
+    b(&[code(KC::Esc), k('q')], C::Back, "close", true),
+    b(&[ctrl('l')], C::Lock, "lock now", false),
+    b(&[ctrl('c')], C::Quit, "quit", false),
+];
+
 /// The bindings of a context, in help order.
 pub fn bindings(ctx: Context) -> &'static [Binding] {
     match ctx {
@@ -271,6 +352,9 @@ pub fn bindings(ctx: Context) -> &'static [Binding] {
         Context::Confirm => CONFIRM,
         Context::Help => HELP,
         Context::Passphrase => PASSPHRASE,
+        Context::Wizard => WIZARD,
+        Context::Health => HEALTH,
+        Context::Log => LOG,
     }
 }
 
@@ -379,6 +463,9 @@ mod tests {
             Context::Confirm,
             Context::Help,
             Context::Passphrase,
+            Context::Wizard,
+            Context::Health,
+            Context::Log,
         ] {
             let all: Vec<&Key> = bindings(ctx).iter().flat_map(|b| b.keys.iter()).collect();
             for (i, a) in all.iter().enumerate() {
@@ -395,13 +482,16 @@ mod tests {
     }
 
     #[test]
-    fn later_keys_are_left_free() {
-        for c in ['r', 't', 'h', 'H', 'L'] {
-            assert_eq!(
-                lookup(Context::List, &ev(KeyCode::Char(c), KeyModifiers::NONE)),
-                None,
-                "{c}"
-            );
+    fn lifecycle_keys() {
+        for (c, cmd) in [
+            ('r', C::Rotate),
+            ('t', C::Test),
+            ('h', C::History),
+            ('H', C::Health),
+            ('L', C::Audit),
+        ] {
+            let got = lookup(Context::List, &ev(KeyCode::Char(c), KeyModifiers::NONE));
+            assert_eq!(got, Some(cmd), "{c}");
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod form;
 pub mod input;
 pub mod keymap;
 pub mod view;
+pub mod wizard;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -34,6 +35,10 @@ enum Event {
     /// The terminal can no longer be read: quit (restoring it) rather than hang.
     InputClosed,
     Progress(String),
+    /// A live check of a stored key finished.
+    Checked(String, crate::check::Outcome),
+    /// The wizard's live check of a new key finished.
+    WizardChecked(crate::check::Outcome),
     Opened(Box<Result<Vault>>),
 }
 
@@ -56,6 +61,7 @@ pub fn run(dir: PathBuf, config: Config) -> Result<()> {
     }
     let (tx, rx) = mpsc::channel();
     let mut app = App::new(dir.display().to_string(), vault::exists(&dir));
+    app.grace_days = config.grace_days;
     let mut runtime = Runtime {
         clipboard: Clipboard::from_env(config.clipboard, config.clipboard_timeout()),
         dir,
@@ -101,7 +107,8 @@ impl Runtime {
                 .idle_lock()
                 .filter(|_| app.unlocked())
                 .map(|d| last_input + d);
-            let spinner = app.busy.as_ref().map(|_| now + Duration::from_millis(100));
+            let spinner = (app.busy.is_some() || app.checking.is_some())
+                .then(|| now + Duration::from_millis(100));
             let wake = [
                 app.next_deadline(),
                 self.clipboard.deadline(),
@@ -123,6 +130,10 @@ impl Runtime {
                 Ok(Event::Term(_)) => {} // resize and the like: redraw
                 Ok(Event::InputClosed) => return Ok(()),
                 Ok(Event::Progress(step)) => queue.push(Msg::Busy(step)),
+                Ok(Event::Checked(name, outcome)) => queue.push(self.checked(&name, &outcome)),
+                Ok(Event::WizardChecked(outcome)) => {
+                    queue.push(Msg::WizardTested(outcome.summary()))
+                }
                 Ok(Event::Opened(result)) => queue.push(self.opened(*result)),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -156,6 +167,17 @@ impl Runtime {
                 Msg::OpenFailed("Wrong passphrase: try again".into())
             }
             Err(e) => Msg::OpenFailed(e.to_string()),
+        }
+    }
+
+    /// Records a finished live check in the vault.
+    fn checked(&mut self, name: &str, outcome: &crate::check::Outcome) -> Msg {
+        let Some(vault) = self.vault.as_mut() else {
+            return Msg::Error("The vault was locked before the check finished".into());
+        };
+        match vault.record_check(name, &outcome.to_result()) {
+            Ok(entry) => Msg::Tested(entry, outcome.summary(), outcome.is_rejected()),
+            Err(e) => Msg::Error(e.to_string()),
         }
     }
 
@@ -260,6 +282,113 @@ impl Runtime {
                     secret: Zeroizing::new(secret.value.clone()),
                     until: Instant::now() + reveal_for,
                 }
+            }
+            Effect::LoadHistory(name) => Msg::History(name.clone(), vault.history(&name)?),
+            Effect::LoadEvents(name) => {
+                let mut events = vault.audit(Some(&name), None)?;
+                let keep = events.len().saturating_sub(5);
+                events.drain(..keep);
+                Msg::Events(name, events)
+            }
+            Effect::LoadHealth => {
+                let entries = vault.list()?;
+                let policy = crate::model::health::Policy {
+                    within_days: i64::from(self.config.expiring_within),
+                    rotate_every_days: self.config.rotate_every,
+                    unused_days: 90,
+                };
+                let now = crate::clock::now();
+                let findings = crate::model::health::findings(&entries, &policy, now);
+                let mut ages: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+                for e in entries.iter().filter(|e| e.meta.active) {
+                    let since = e.meta.rotated_at.unwrap_or(e.meta.created_at);
+                    let days = ((now - since).max(0) / crate::clock::DAY) as u64;
+                    let slot = ages.entry(e.meta.provider.clone()).or_default();
+                    slot.0 += days;
+                    slot.1 += 1;
+                }
+                let ages = ages
+                    .into_iter()
+                    .map(|(p, (sum, n))| (p, sum / n.max(1)))
+                    .collect();
+                Msg::Health(findings, ages)
+            }
+            Effect::LoadAudit => {
+                let (verdict, intact) = match vault.verify_audit()? {
+                    crate::vault::AuditCheck::Intact { events } => (
+                        format!(
+                            "Chain verified: {events} events, none removed, reordered or altered"
+                        ),
+                        true,
+                    ),
+                    crate::vault::AuditCheck::Broken { reason, .. } => (
+                        format!("TAMPERED: {reason}; restore the vault from a backup"),
+                        false,
+                    ),
+                };
+                Msg::Audit(vault.audit(None, None)?, verdict, intact)
+            }
+            Effect::Test(name) => {
+                let entry = vault.entry(&name)?;
+                let secret = vault.secret(&entry)?;
+                let tx = self.tx.clone();
+                let (provider, base) = (entry.meta.provider.clone(), entry.meta.base_url.clone());
+                std::thread::spawn(move || {
+                    let outcome = crate::check::check(
+                        &provider,
+                        base.as_deref(),
+                        &secret,
+                        crate::check::DEFAULT_TIMEOUT,
+                    );
+                    let _ = tx.send(Event::Checked(name, outcome));
+                });
+                Msg::Tick
+            }
+            Effect::TestNewKey(name, mut secret) => {
+                let entry = vault.entry(&name)?;
+                if secret.fields.is_empty() {
+                    secret.fields = vault.secret(&entry)?.fields.clone();
+                }
+                let tx = self.tx.clone();
+                let (provider, base) = (entry.meta.provider.clone(), entry.meta.base_url.clone());
+                std::thread::spawn(move || {
+                    let outcome = crate::check::check(
+                        &provider,
+                        base.as_deref(),
+                        &secret,
+                        crate::check::DEFAULT_TIMEOUT,
+                    );
+                    let _ = tx.send(Event::WizardChecked(outcome));
+                });
+                Msg::Tick
+            }
+            Effect::CheckRotation(name, secret) => Msg::RotationChecked(
+                vault
+                    .check_rotation(&name, &secret, false)
+                    .map_err(|e| e.to_string()),
+            ),
+            Effect::Rotate {
+                name,
+                secret,
+                grace,
+                reason,
+                revoke_old,
+            } => {
+                let old = vault.entry(&name)?.meta.version;
+                match vault.rotate(&name, secret, grace, &reason, false) {
+                    Ok(mut entry) => {
+                        if revoke_old {
+                            vault.revoke(&name, old)?;
+                            entry = vault.entry(&name)?;
+                        }
+                        Msg::Rotated(entry, old)
+                    }
+                    Err(e) => Msg::SaveFailed(e.to_string()),
+                }
+            }
+            Effect::Revoke(name, version) => {
+                vault.revoke(&name, version)?;
+                Msg::Revoked(name, version)
             }
             Effect::Unlock(_) | Effect::Create(_) | Effect::Lock | Effect::Quit => {
                 Msg::Error("internal: not a vault effect".into())

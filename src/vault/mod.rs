@@ -21,8 +21,8 @@ use crate::store::{Batch, Store, Tree, create_private_dir};
 mod audit;
 mod versions;
 
+pub use crate::model::CheckResult;
 pub use audit::AuditCheck;
-pub use versions::CheckResult;
 
 /// A passphrase, zeroized on drop, never shown by `Debug`.
 #[derive(Clone)]

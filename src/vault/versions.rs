@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Field, Vault, now, trim_in_place};
 use crate::clock::{DAY, date_of};
 use crate::error::{Error, Result};
-use crate::model::{Action, Entry, EntryId, Secret, VersionInfo, VersionStatus};
+use crate::model::{Action, CheckResult, Entry, EntryId, Secret, VersionInfo, VersionStatus};
 use crate::store::{Batch, Tree};
 
 /// An earlier version: what `history` shows, plus its fingerprint and (unless
@@ -23,17 +23,6 @@ pub(super) fn version_key(id: &EntryId, n: u32) -> Vec<u8> {
     let mut k = id.0.to_vec();
     k.extend_from_slice(&n.to_be_bytes());
     k
-}
-
-/// How a live check ended, as the vault records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckResult {
-    /// The provider accepted the key: errors are reset.
-    Valid(String),
-    /// The provider refused it: recorded as the last error, error count up.
-    Rejected(String),
-    /// No usable answer: reported, not held against the key.
-    Inconclusive(String),
 }
 
 impl Vault {

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::{SIDE_PANE_WIDTH, popups, theme};
-use crate::cli::output::{age, relative};
 use crate::model::Status;
+use crate::model::display::{age, relative};
 use crate::tui::app::App;
 
 /// Draws the list screen into `area`.

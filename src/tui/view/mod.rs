@@ -1,6 +1,7 @@
 //! Views: they only draw, from a read-only [`App`]. One file per screen area.
 
 mod form;
+mod lifecycle;
 mod list;
 mod passphrase;
 mod popups;
@@ -49,6 +50,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Some(Popup::Form(f)) => form::draw(f, frame, body),
         Some(Popup::Help(ctx)) => popups::help(*ctx, frame, body),
         Some(Popup::Confirm(c)) => popups::confirm(c, frame, body),
+        Some(Popup::Wizard(w)) => lifecycle::wizard(w, frame, body),
+        Some(Popup::History { name, versions }) => lifecycle::history(name, versions, frame, body),
+        Some(Popup::Health(h)) => lifecycle::health(h, frame, body),
+        Some(Popup::Audit(a)) => lifecycle::audit(a, frame, body),
     }
 }
 

@@ -6,13 +6,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::{centered, theme};
-use crate::cli::output::detail_rows;
+use crate::model::display::detail_rows;
 use crate::tui::app::{App, Confirm};
 use crate::tui::keymap::{self, Context};
 
 /// The details popup over the list.
 pub fn details(app: &App, frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 76, 28);
+    let rect = centered(area, 80, 36);
     frame.render_widget(Clear, rect);
     details_into(app, frame, rect, true);
 }
@@ -34,6 +34,8 @@ pub fn details_into(app: &App, frame: &mut Frame, rect: Rect, popup: bool) {
         })
         .collect();
     if popup {
+        lines.push(Line::from(""));
+        lines.extend(super::lifecycle::recent_events(&app.details_events));
         lines.push(Line::from(""));
         lines.push(Line::from(super::status::hints(Context::Details)));
     }
@@ -73,6 +75,9 @@ pub fn help(ctx: Context, frame: &mut Frame, area: Rect) {
         Context::Confirm => " Keys: question ",
         Context::Help => " Keys: help ",
         Context::Passphrase => " Keys: passphrase ",
+        Context::Wizard => " Keys: rotation ",
+        Context::Health => " Keys: health ",
+        Context::Log => " Keys: log ",
     };
     let block = Block::bordered().title(Line::from(title).style(theme::accent()));
     let inner = block.inner(rect);

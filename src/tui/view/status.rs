@@ -42,6 +42,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(SPINNER[app.spin % SPINNER.len()], theme::accent()),
             Span::raw(format!(" {busy}…")),
         ])
+    } else if let Some(name) = &app.checking {
+        Line::from(vec![
+            Span::styled(SPINNER[app.spin % SPINNER.len()], theme::accent()),
+            Span::raw(format!(" Checking {name} with its provider…")),
+        ])
     } else if let Some(n) = &app.notice {
         let style = if n.error { theme::error() } else { theme::ok() };
         Line::from(Span::styled(n.text.clone(), style))

@@ -1,0 +1,138 @@
+//! How entries and times are shown, shared by the CLI and the TUI (pure).
+
+use super::Entry;
+
+/// "a" or "an" before `word` ("an OpenAI key", "a Groq key").
+pub fn article(word: &str) -> &'static str {
+    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u', 'x']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// `YYYY-MM-DD` of today (UTC).
+pub fn today() -> String {
+    crate::clock::today()
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM UTC`.
+pub fn timestamp(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A time relative to now: `now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
+pub fn relative(t: Option<i64>, now: i64) -> String {
+    let Some(t) = t else { return "never".into() };
+    let s = (now - t).max(0);
+    match s {
+        0..60 => "just now".into(),
+        60..3600 => format!("{}m ago", s / 60),
+        3600..86400 => format!("{}h ago", s / 3600),
+        86400..31_536_000 => format!("{}d ago", s / 86400),
+        _ => format!("{}y ago", s / 31_536_000),
+    }
+}
+
+/// An age: `5m`, `3h`, `12d`, `2y`.
+pub fn age(t: i64, now: i64) -> String {
+    relative(Some(t), now)
+        .trim_end_matches(" ago")
+        .replace("just now", "<1m")
+}
+
+/// Every field of an entry as (label, value) rows, key masked: `show` and the TUI's
+/// details view both draw these.
+pub fn detail_rows(e: &Entry) -> Vec<(&'static str, String)> {
+    let m = &e.meta;
+    let p = m.provider_info();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let now = crate::clock::now();
+    let when = |t: Option<i64>| match t {
+        Some(t) => format!("{} ({})", timestamp(t), relative(Some(t), now)),
+        None => "never".into(),
+    };
+    vec![
+        ("name", m.name.clone()),
+        ("provider", format!("{} ({})", m.provider, p.name)),
+        ("environment", m.environment.clone()),
+        ("key", m.masked.clone()),
+        (
+            "fields",
+            if m.field_names.is_empty() {
+                "-".into()
+            } else {
+                m.field_names.join(", ")
+            },
+        ),
+        ("status", m.status(&today()).to_string()),
+        ("env var", m.env_var.clone()),
+        (
+            "base url",
+            m.base_url.clone().unwrap_or_else(|| {
+                if p.base_url.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{} (default)", p.base_url)
+                }
+            }),
+        ),
+        ("model", opt(&m.model)),
+        ("tier", opt(&m.tier)),
+        (
+            "tags",
+            if m.tags.is_empty() {
+                "-".into()
+            } else {
+                m.tags.join(", ")
+            },
+        ),
+        (
+            "notes",
+            if m.notes.is_empty() {
+                "-".into()
+            } else {
+                m.notes.clone()
+            },
+        ),
+        ("expires", opt(&m.expires_at)),
+        (
+            "rotate every",
+            m.rotate_every_days
+                .map(|d| format!("{d} days"))
+                .unwrap_or_else(|| "default".into()),
+        ),
+        ("rotated", when(m.rotated_at)),
+        ("created", when(Some(m.created_at))),
+        ("updated", when(Some(m.updated_at))),
+        ("last used", when(m.last_used_at)),
+        ("uses", m.use_count.to_string()),
+        ("last error", opt(&m.last_error)),
+        ("errors", m.error_count.to_string()),
+        (
+            "console",
+            if p.console_url.is_empty() {
+                "-".into()
+            } else {
+                p.console_url.to_string()
+            },
+        ),
+        ("id", e.id.to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative(None, 100), "never");
+        assert_eq!(relative(Some(100), 130), "just now");
+        assert_eq!(relative(Some(0), 7200), "2h ago");
+        assert_eq!(relative(Some(0), 3 * 86400), "3d ago");
+        assert_eq!(age(0, 3 * 86400), "3d");
+    }
+}

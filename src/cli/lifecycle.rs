@@ -8,6 +8,7 @@ use super::{Cli, config, input, open, print, warn};
 use crate::check::{self, Outcome};
 use crate::clock::{now, parse_date};
 use crate::error::{Error, Result, exit};
+use crate::model::display::minute;
 use crate::model::health::{self, Policy};
 use crate::model::{AuditEvent, VersionInfo};
 use crate::vault::AuditCheck;
@@ -75,7 +76,7 @@ pub(super) fn history(cli: &Cli, name: &str, json: bool) -> Result<()> {
     for v in &versions {
         let date = |x: Option<i64>| {
             x.map(timestamp)
-                .map(|s| s[..16].to_string())
+                .map(|s| s.get(..16).unwrap_or(&s).to_string())
                 .unwrap_or_else(|| "-".into())
         };
         let readable = match (v.status, v.grace_until) {
@@ -238,7 +239,7 @@ pub(super) fn audit(
         out.push_str(&format!(
             "{:>5}  {}  {:<8} {:<20} {:<4} {}\n",
             e.seq,
-            &timestamp(e.at)[..16],
+            minute(e.at),
             e.action.as_str(),
             e.entry.as_deref().unwrap_or("-"),
             e.source.as_str(),

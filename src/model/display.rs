@@ -23,6 +23,13 @@ pub fn timestamp(t: i64) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// A Unix time as `YYYY-MM-DD HH:MM` (UTC), for tables.
+pub fn minute(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// A time relative to now: `now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
 pub fn relative(t: Option<i64>, now: i64) -> String {
     let Some(t) = t else { return "never".into() };

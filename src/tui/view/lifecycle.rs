@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Paragraph, Wrap};
 
 use super::{centered, theme};
-use crate::model::display::timestamp;
+use crate::model::display::minute;
 use crate::model::{AuditEvent, VersionInfo};
 use crate::tui::app::{AuditView, HealthView};
 use crate::tui::keymap::Context;
@@ -193,10 +193,7 @@ pub fn history(name: &str, versions: &[VersionInfo], frame: &mut Frame, area: Re
         theme::accent(),
     ))];
     for v in versions {
-        let short = |t: Option<i64>| {
-            t.map(|t| timestamp(t)[..16].to_string())
-                .unwrap_or_else(|| "-".into())
-        };
+        let short = |t: Option<i64>| t.map(minute).unwrap_or_else(|| "-".into());
         lines.push(Line::from(format!(
             "{:<8} {:<8} {:<12} {:<17} {:<17} {:<5} {}",
             v.version,
@@ -283,7 +280,7 @@ fn event_line(e: &AuditEvent) -> String {
     format!(
         "{:>5}  {}  {:<8} {:<22} {:<4} {}",
         e.seq,
-        &timestamp(e.at)[..16],
+        minute(e.at),
         e.action.as_str(),
         e.entry.as_deref().unwrap_or("-"),
         e.source.as_str(),
@@ -338,7 +335,7 @@ pub fn recent_events(events: &[AuditEvent]) -> Vec<Line<'static>> {
     for e in events.iter().rev().take(5) {
         out.push(Line::from(format!(
             "  {}  {:<8} {} {}",
-            &timestamp(e.at)[..16],
+            minute(e.at),
             e.action.as_str(),
             e.source.as_str(),
             e.detail

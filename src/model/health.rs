@@ -87,18 +87,19 @@ pub fn findings(entries: &[Entry], policy: &Policy, now: i64) -> Vec<Finding> {
     for e in entries.iter().filter(|e| e.meta.active) {
         let m = &e.meta;
         if let Some(exp) = m.expires_at.as_deref().and_then(parse_date) {
-            let days = (exp - now).div_euclid(DAY);
+            // Whole days left, rounded up: a key expiring tomorrow at 00:00 has 1 left.
+            let days = (exp - now + DAY - 1).div_euclid(DAY);
             if exp <= now {
                 push(
                     Kind::Expired,
                     &m.name,
                     format!("expired on {}", date_of(exp)),
                 );
-            } else if days < policy.within_days {
+            } else if days <= policy.within_days {
                 push(
                     Kind::Expiring,
                     &m.name,
-                    format!("expires on {} (in {} days)", date_of(exp), days + 1),
+                    format!("expires on {} (in {days} days)", date_of(exp)),
                 );
             }
         }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Field, NO_ENTRY, STATE_AUDIT_HEAD, Vault, now};
+use super::{Field, NO_ENTRY, STATE_AUDIT_DAMAGE, STATE_AUDIT_HEAD, Vault, now};
 use crate::error::{Error, Result};
 use crate::model::{Action, AuditEvent, Entry};
 use crate::store::{Batch, Tree};
@@ -55,6 +55,16 @@ impl Vault {
     ) -> Result<()> {
         let (prev_seq, prev_link) = self.audit_pending.unwrap_or(self.audit_head);
         let seq = prev_seq + 1;
+        let detail = detail.to_string();
+        // Damage found on open is sealed into the state the first time anything is
+        // written, so it outlives the head that the next event rewrites.
+        if let Some(note) = &self.audit_head_damaged
+            && self.store.get(Tree::State, STATE_AUDIT_DAMAGE)?.is_none()
+        {
+            let plain = Self::encode(note, 0);
+            let sealed = self.seal_record(&NO_ENTRY, Field::AuditDamage, 0, &plain);
+            batch.put(Tree::State, STATE_AUDIT_DAMAGE, sealed);
+        }
         let event = AuditEvent {
             seq,
             at: now(),
@@ -62,7 +72,7 @@ impl Vault {
             entry: entry.map(|e| e.meta.name.clone()),
             entry_id: entry.map(|e| e.id.0),
             source: self.source,
-            detail: detail.to_string(),
+            detail,
         };
         let bytes = postcard::to_allocvec(&event)
             .map_err(|_| Error::Storage("cannot encode an audit event".into()))?;
@@ -118,8 +128,36 @@ impl Vault {
         Ok(out)
     }
 
+    /// Damage recorded by an earlier open, if any (unreadable counts as damage too).
+    pub(super) fn read_audit_damage(&self) -> Option<String> {
+        let record = self.store.get(Tree::State, STATE_AUDIT_DAMAGE).ok()??;
+        Some(
+            self.open_record(&NO_ENTRY, Field::AuditDamage, &record)
+                .ok()
+                .and_then(|(_, plain)| postcard::from_bytes::<String>(&plain[1..]).ok())
+                .unwrap_or_else(|| "the log's damage record was altered".into()),
+        )
+    }
+
+    /// The sequence number and link of the last event (an empty log: 0 and zeros).
+    pub(super) fn last_audit_link(&self) -> Result<(u64, [u8; 32])> {
+        let mut last = (0, [0u8; 32]);
+        for (seq, record) in self.audit_records()? {
+            if let Ok(r) = record {
+                last = (seq, r.link);
+            }
+        }
+        Ok(last)
+    }
+
     /// Walks the chain from the first event to the head.
     pub fn verify_audit(&self) -> Result<AuditCheck> {
+        if let Some(why) = &self.audit_head_damaged {
+            return Ok(AuditCheck::Broken {
+                at: self.audit_head.0,
+                reason: why.clone(),
+            });
+        }
         let mut expected = 1u64;
         let mut prev = [0u8; 32];
         let broken = |at: u64, reason: String| Ok(AuditCheck::Broken { at, reason });

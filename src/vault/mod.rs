@@ -56,6 +56,9 @@ impl std::fmt::Debug for Passphrase {
     }
 }
 
+/// Days a key replaced through an edit stays readable (`rotate --grace` sets its own).
+pub const DEFAULT_GRACE_DAYS: u32 = 7;
+
 /// Earlier versions of a secret kept per entry unless configured otherwise.
 pub const DEFAULT_VERSIONS_KEPT: usize = 10;
 
@@ -68,6 +71,7 @@ const STATE_SEAL_COUNT: &[u8] = b"seal_count";
 const STATE_NEXT_ID: &[u8] = b"next_id";
 const STATE_AUDIT_HEAD: &[u8] = b"audit_head";
 const STATE_STABLE_KEYS: &[u8] = b"stable_keys";
+const STATE_AUDIT_DAMAGE: &[u8] = b"audit_damage";
 const AAD_LABEL: &[u8] = b"keyward-record-v1";
 /// Plaintext schema of sealed metadata and secrets.
 const RECORD_SCHEMA: u8 = 1;
@@ -81,6 +85,7 @@ enum Field {
     Audit = 4,
     AuditHead = 5,
     StableKeys = 6,
+    AuditDamage = 7,
 }
 
 /// The id used in the associated data of records that belong to no entry.
@@ -112,6 +117,9 @@ pub struct Vault {
     audit_head: (u64, [u8; 32]),
     /// The head after the events staged in the batch being built.
     audit_pending: Option<(u64, [u8; 32])>,
+    /// Damage found in the audit log's head: why. Kept (sealed) once found, so
+    /// `verify_audit` keeps reporting it after later events.
+    audit_head_damaged: Option<String>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -279,6 +287,7 @@ impl Vault {
             versions_kept: DEFAULT_VERSIONS_KEPT,
             audit_head: (0, [0; 32]),
             audit_pending: None,
+            audit_head_damaged: None,
         })
     }
 
@@ -361,6 +370,7 @@ impl Vault {
             versions_kept: DEFAULT_VERSIONS_KEPT,
             audit_head: (0, [0; 32]),
             audit_pending: None,
+            audit_head_damaged: None,
         };
         let sealed_keys = vault
             .store
@@ -374,7 +384,20 @@ impl Vault {
             postcard::from_bytes(plain.get(1..).unwrap_or_default())
                 .map_err(|_| Error::Corrupt("the stable_keys record does not decode".into()))?;
         vault.sealer.set_stable_keys(&stable);
-        vault.audit_head = vault.read_audit_head()?;
+        // A damaged head must not lock the user out of their keys: the chain goes on
+        // from its last event, `verify_audit` reports the damage, and the next event
+        // records it, so it stays in the log.
+        vault.audit_head_damaged = vault.read_audit_damage();
+        match vault.read_audit_head() {
+            Ok(head) => vault.audit_head = head,
+            Err(_) => {
+                vault.audit_head = vault.last_audit_link()?;
+                vault.audit_head_damaged = Some(format!(
+                    "the log's head was altered (rebuilt from event {})",
+                    vault.audit_head.0
+                ));
+            }
+        }
         Ok(vault)
     }
 
@@ -872,24 +895,28 @@ impl Vault {
                 }
             }
             secret.fields = fields;
-            Self::check_secret(&entry.meta.provider, &secret, patch.force)?;
             if old.value != secret.value {
-                entry.meta.rotated_at = Some(now());
+                // A new key through an edit is a rotation: the old key is kept as a
+                // retired version, under the same rules as `rotate`.
+                let versions = self.versions_of(&entry)?;
+                let fingerprint = self.refuse_rotation(&entry, &versions, &secret, patch.force)?;
+                self.stage_new_version(
+                    &mut batch,
+                    &mut entry,
+                    &versions,
+                    &secret,
+                    fingerprint,
+                    DEFAULT_GRACE_DAYS,
+                    "replaced by an edit",
+                )?;
+            } else {
+                // Same key, other fields.
+                Self::check_secret(&entry.meta.provider, &secret, patch.force)?;
+                let m = &mut entry.meta;
+                m.field_names = secret.fields.iter().map(|(n, _)| n.clone()).collect();
+                let rev = self.secret_rev(&entry.id)?;
+                self.put_secret(&mut batch, &entry.id, rev + 1, &secret);
             }
-            let fingerprint = self.sealer.fingerprint(secret.value.as_bytes()).to_vec();
-            let m = &mut entry.meta;
-            m.fingerprint = fingerprint;
-            m.masked = Self::masked(m, &secret);
-            m.field_names = secret.fields.iter().map(|(n, _)| n.clone()).collect();
-            let rev = self
-                .store
-                .get(Tree::Secret, &entry.id.0)?
-                .and_then(|r| {
-                    r.get(..8)
-                        .map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
-                })
-                .unwrap_or(0);
-            self.put_secret(&mut batch, &entry.id, rev + 1, &secret);
             secret_written = true;
         } else if provider_changed {
             let secret = self.secret(&entry)?;
@@ -988,7 +1015,9 @@ impl Vault {
         let mut out = Vec::new();
         self.store.for_each(tree, |k, v| {
             let id = match field {
-                Field::Audit | Field::AuditHead | Field::StableKeys => NO_ENTRY,
+                Field::Audit | Field::AuditHead | Field::StableKeys | Field::AuditDamage => {
+                    NO_ENTRY
+                }
                 _ => Self::id_from_key(&k[..16.min(k.len())])?,
             };
             let (rev, plain) = self.open_record(&id, field, v)?;
@@ -1063,6 +1092,11 @@ impl Vault {
             let head = Self::encode(&self.audit_head, 0);
             let sealed = self.seal_record(&NO_ENTRY, Field::AuditHead, self.audit_head.0, &head);
             batch.put(Tree::State, STATE_AUDIT_HEAD, sealed);
+        }
+        if let Some(note) = self.audit_head_damaged.clone() {
+            let plain = Self::encode(&note, 0);
+            let sealed = self.seal_record(&NO_ENTRY, Field::AuditDamage, 0, &plain);
+            batch.put(Tree::State, STATE_AUDIT_DAMAGE, sealed);
         }
         let sealed_keys = self
             .sealer

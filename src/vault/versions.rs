@@ -99,7 +99,7 @@ impl Vault {
         Ok(())
     }
 
-    fn secret_rev(&self, id: &EntryId) -> Result<u64> {
+    pub(super) fn secret_rev(&self, id: &EntryId) -> Result<u64> {
         Ok(self
             .store
             .get(Tree::Secret, &id.0)?
@@ -130,32 +130,17 @@ impl Vault {
         let versions = self.versions_of(&entry)?;
         let fingerprint = self.refuse_rotation(&entry, &versions, &new, force)?;
         let mut batch = Batch::default();
-        self.retire_current(&mut batch, &entry, grace_days, reason)?;
-        let old_version = entry.meta.version;
-        let next = versions
-            .iter()
-            .map(|v| v.info.version)
-            .chain([old_version])
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let rev = self.secret_rev(&entry.id)? + 1;
-        self.put_secret(&mut batch, &entry.id, rev, &new);
-        let t = now();
-        let m = &mut entry.meta;
-        m.version = next;
-        m.version_source = self.source.as_str().to_string();
-        m.fingerprint = fingerprint;
-        m.field_names = new.fields.iter().map(|(n, _)| n.clone()).collect();
-        m.masked = Self::masked(m, &new);
-        m.rotated_at = Some(t);
-        m.updated_at = t;
-        m.last_error = None;
-        m.error_count = 0;
-        // The retired version joins the kept ones: drop the oldest beyond the limit.
-        for old in versions.iter().skip(self.versions_kept.saturating_sub(1)) {
-            batch.remove(Tree::Versions, version_key(&entry.id, old.info.version));
-        }
+        let (old_version, next) = self.stage_new_version(
+            &mut batch,
+            &mut entry,
+            &versions,
+            &new,
+            fingerprint,
+            grace_days,
+            reason,
+        )?;
+        entry.meta.last_error = None;
+        entry.meta.error_count = 0;
         self.put_meta(&mut batch, &mut entry);
         let detail = if reason.is_empty() {
             format!("version {old_version} -> {next}")
@@ -167,9 +152,51 @@ impl Vault {
         Ok(entry)
     }
 
+    /// Stages `new` as the next version of `entry` into `batch`: the current key is
+    /// retired (readable for `grace_days`), the oldest versions beyond the number kept
+    /// are dropped, and the metadata says which version is current. Returns the old
+    /// and new version numbers. The caller writes the metadata.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn stage_new_version(
+        &mut self,
+        batch: &mut Batch,
+        entry: &mut Entry,
+        versions: &[VersionRecord],
+        new: &Secret,
+        fingerprint: Vec<u8>,
+        grace_days: u32,
+        reason: &str,
+    ) -> Result<(u32, u32)> {
+        self.retire_current(batch, entry, grace_days, reason)?;
+        let old_version = entry.meta.version;
+        let next = versions
+            .iter()
+            .map(|v| v.info.version)
+            .chain([old_version])
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let rev = self.secret_rev(&entry.id)? + 1;
+        self.put_secret(batch, &entry.id, rev, new);
+        let t = now();
+        let m = &mut entry.meta;
+        m.version = next;
+        m.version_source = self.source.as_str().to_string();
+        m.fingerprint = fingerprint;
+        m.field_names = new.fields.iter().map(|(n, _)| n.clone()).collect();
+        m.masked = Self::masked(m, new);
+        m.rotated_at = Some(t);
+        m.updated_at = t;
+        // The retired version joins the kept ones: drop the oldest beyond the limit.
+        for old in versions.iter().skip(self.versions_kept.saturating_sub(1)) {
+            batch.remove(Tree::Versions, version_key(&entry.id, old.info.version));
+        }
+        Ok((old_version, next))
+    }
+
     /// Why `new` cannot replace the key of `entry`, if it cannot: a wrong format (unless
     /// `force`), the current key, or a kept version. Returns the new key's fingerprint.
-    fn refuse_rotation(
+    pub(super) fn refuse_rotation(
         &self,
         entry: &Entry,
         versions: &[VersionRecord],
@@ -341,18 +368,30 @@ impl Vault {
     pub fn record_check(&mut self, name: &str, result: &CheckResult) -> Result<Entry> {
         let mut entry = self.entry(name)?;
         let t = now();
+        // The detail names the outcome once (check summaries already start with it).
+        let named = |kind: &str, s: &str, words: &[&str]| {
+            if words.iter().any(|w| s.starts_with(w)) {
+                s.to_string()
+            } else {
+                format!("{kind}: {s}")
+            }
+        };
         let detail = match result {
             CheckResult::Valid(s) => {
                 entry.meta.last_error = None;
                 entry.meta.error_count = 0;
-                format!("valid: {s}")
+                named("valid", s, &["valid"])
             }
             CheckResult::Rejected(s) => {
                 entry.meta.last_error = Some(s.clone());
                 entry.meta.error_count += 1;
-                format!("rejected: {s}")
+                named("rejected", s, &["rejected"])
             }
-            CheckResult::Inconclusive(s) => format!("inconclusive: {s}"),
+            CheckResult::Inconclusive(s) => named(
+                "inconclusive",
+                s,
+                &["inconclusive", "unreachable", "unexpected", "check failed"],
+            ),
         };
         entry.meta.last_checked_at = Some(t);
         let mut batch = Batch::default();

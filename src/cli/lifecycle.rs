@@ -8,7 +8,7 @@ use super::{Cli, config, input, open, print, warn};
 use crate::check::{self, Outcome};
 use crate::clock::{now, parse_date};
 use crate::error::{Error, Result, exit};
-use crate::model::display::minute;
+use crate::model::display::event_line;
 use crate::model::health::{self, Policy};
 use crate::model::{AuditEvent, VersionInfo};
 use crate::vault::AuditCheck;
@@ -236,15 +236,8 @@ pub(super) fn audit(
     }
     let mut out = String::new();
     for e in &events {
-        out.push_str(&format!(
-            "{:>5}  {}  {:<8} {:<20} {:<4} {}\n",
-            e.seq,
-            minute(e.at),
-            e.action.as_str(),
-            e.entry.as_deref().unwrap_or("-"),
-            e.source.as_str(),
-            e.detail
-        ));
+        out.push_str(&event_line(e));
+        out.push('\n');
     }
     if events.is_empty() {
         out.push_str(&format!(

@@ -30,6 +30,19 @@ pub fn minute(t: i64) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// One audit event on one line: sequence, time, action, entry, source, detail.
+pub fn event_line(e: &super::AuditEvent) -> String {
+    format!(
+        "{:>5}  {}  {:<8} {:<22} {:<4} {}",
+        e.seq,
+        minute(e.at),
+        e.action.as_str(),
+        e.entry.as_deref().unwrap_or("-"),
+        e.source.as_str(),
+        e.detail
+    )
+}
+
 /// A time relative to now: `now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
 pub fn relative(t: Option<i64>, now: i64) -> String {
     let Some(t) = t else { return "never".into() };

@@ -331,17 +331,7 @@ impl Runtime {
             Effect::Test(name) => {
                 let entry = vault.entry(&name)?;
                 let secret = vault.secret(&entry)?;
-                let tx = self.tx.clone();
-                let (provider, base) = (entry.meta.provider.clone(), entry.meta.base_url.clone());
-                std::thread::spawn(move || {
-                    let outcome = crate::check::check(
-                        &provider,
-                        base.as_deref(),
-                        &secret,
-                        crate::check::DEFAULT_TIMEOUT,
-                    );
-                    let _ = tx.send(Event::Checked(name, outcome));
-                });
+                spawn_check(&self.tx, &entry, secret, move |o| Event::Checked(name, o));
                 Msg::Tick
             }
             Effect::TestNewKey(name, mut secret) => {
@@ -349,17 +339,7 @@ impl Runtime {
                 if secret.fields.is_empty() {
                     secret.fields = vault.secret(&entry)?.fields.clone();
                 }
-                let tx = self.tx.clone();
-                let (provider, base) = (entry.meta.provider.clone(), entry.meta.base_url.clone());
-                std::thread::spawn(move || {
-                    let outcome = crate::check::check(
-                        &provider,
-                        base.as_deref(),
-                        &secret,
-                        crate::check::DEFAULT_TIMEOUT,
-                    );
-                    let _ = tx.send(Event::WizardChecked(outcome));
-                });
+                spawn_check(&self.tx, &entry, secret, Event::WizardChecked);
                 Msg::Tick
             }
             Effect::CheckRotation(name, secret) => Msg::RotationChecked(
@@ -411,6 +391,23 @@ fn save(vault: &mut Vault, submit: Submit) -> Msg {
         },
         Err(e) => Msg::SaveFailed(e.to_string()),
     }
+}
+
+/// Checks `secret` live with `entry`'s provider on a worker thread; `done` turns the
+/// outcome into the event that wakes the loop.
+fn spawn_check(
+    tx: &Sender<Event>,
+    entry: &crate::model::Entry,
+    secret: crate::model::Secret,
+    done: impl FnOnce(crate::check::Outcome) -> Event + Send + 'static,
+) {
+    let tx = tx.clone();
+    let (provider, base) = (entry.meta.provider.clone(), entry.meta.base_url.clone());
+    std::thread::spawn(move || {
+        let timeout = crate::check::DEFAULT_TIMEOUT;
+        let outcome = crate::check::check(&provider, base.as_deref(), &secret, timeout);
+        let _ = tx.send(done(outcome));
+    });
 }
 
 /// Runs `open` (a KDF: slow) on a worker thread; its result, or a panic turned into

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Paragraph, Wrap};
 
 use super::{centered, theme};
-use crate::model::display::minute;
+use crate::model::display::{event_line, minute};
 use crate::model::{AuditEvent, VersionInfo};
 use crate::tui::app::{AuditView, HealthView};
 use crate::tui::keymap::Context;
@@ -274,18 +274,6 @@ pub fn health(h: &HealthView, frame: &mut Frame, area: Rect) {
         Paragraph::new(Line::from(super::status::hints(Context::Health))),
         bar,
     );
-}
-
-fn event_line(e: &AuditEvent) -> String {
-    format!(
-        "{:>5}  {}  {:<8} {:<22} {:<4} {}",
-        e.seq,
-        minute(e.at),
-        e.action.as_str(),
-        e.entry.as_deref().unwrap_or("-"),
-        e.source.as_str(),
-        e.detail
-    )
 }
 
 /// The audit log, newest first.

@@ -102,7 +102,19 @@ impl Config {
 
     /// Parses config text, and checks the ranges of its values.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let c = toml::from_str::<Self>(text).map_err(|e| e.message().replace('\n', " "))?;
+        let c = toml::from_str::<Self>(text).map_err(|e| {
+            let message = e.message().replace('\n', " ");
+            // Name the key: toml's message says what was wrong, its span says where.
+            let key = e.span().and_then(|span| {
+                let line = text.get(..span.start)?.matches('\n').count();
+                let key = text.lines().nth(line)?.split('=').next()?.trim();
+                (!key.is_empty() && !key.starts_with('[')).then(|| key.to_string())
+            });
+            match key {
+                Some(k) if !message.contains(&k) => format!("{k}: {message}"),
+                _ => message,
+            }
+        })?;
         let ranges: [(&str, u64, u64, u64); 7] = [
             (
                 "clipboard_timeout",

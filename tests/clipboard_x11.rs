@@ -9,7 +9,10 @@
 //! Every wait polls (every 50 ms, with generous limits) for something to be seen; no
 //! test sleeps for a fixed time nor asserts on durations. Screen texts are looked for
 //! in every screen the TUI drew since a mark, so a short-lived message is not missed on
-//! a loaded machine.
+//! a loaded machine. No test races the clear timer: where a test must act before it
+//! runs out, the timeout is long ([`ACT_BEFORE_CLEAR`]) and waited for generously; where
+//! the clear itself is not the point, the timeout is [`NEVER`] and the clear is made
+//! at once by locking (Ctrl-L) or quitting.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,8 +30,12 @@ use tempfile::TempDir;
 const PASSPHRASE: &str = "clipboard test passphrase";
 /// The one entry of every test vault.
 const ENTRY: &str = "clip-canary";
-/// The TUI's `--clipboard-timeout`, in seconds.
-const CLEAR_AFTER: u64 = 3;
+/// The TUI's `--clipboard-timeout`, in seconds, for the tests where the timer must run
+/// out after the test did something (read the clipboard back, copy something else):
+/// long enough that this surely happens first, even on a loaded machine.
+const ACT_BEFORE_CLEAR: u64 = 20;
+/// A clipboard timeout that never runs out during a test: only locking or quitting clear.
+const NEVER: u64 = 600;
 /// How long to wait for something that should happen soon.
 const WAIT: Duration = Duration::from_secs(15);
 /// How long to wait for Xvfb or the TUI to start (slow on a loaded machine).
@@ -707,6 +714,13 @@ impl Session {
     fn wait_for(&self, mark: usize, text: &str) {
         self.tui.wait_for(mark, text, WAIT, &self.secret);
     }
+
+    /// Waits for what the clear timer does when it runs out. The limit (the timeout,
+    /// plus [`WAIT`]) only keeps a hung keyward from hanging the test.
+    fn wait_for_timer(&self, mark: usize, text: &str) {
+        let limit = Duration::from_secs(ACT_BEFORE_CLEAR) + WAIT;
+        self.tui.wait_for(mark, text, limit, &self.secret);
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -716,14 +730,15 @@ impl Session {
 fn copy_puts_the_secret_on_the_clipboard_and_clears_it_after_the_timeout() {
     let Some(mut s) = Session::start(
         "copy_puts_the_secret_on_the_clipboard_and_clears_it_after_the_timeout",
-        CLEAR_AFTER,
+        ACT_BEFORE_CLEAR,
     ) else {
         return;
     };
     let mark = s.copy();
     s.wait_for(mark, &format!("{ENTRY} copied to the system clipboard"));
     s.wait_for(mark, "clears in");
-    s.wait_for(mark, "Clipboard cleared");
+    // No key pressed: the timer runs out by itself.
+    s.wait_for_timer(mark, "Clipboard cleared");
     s.wait_clipboard_empty();
     assert!(!s.tui.seen_since(mark, "left alone"), "{}", s.tui.screen());
     s.quit();
@@ -732,19 +747,18 @@ fn copy_puts_the_secret_on_the_clipboard_and_clears_it_after_the_timeout() {
 
 #[test]
 fn the_copy_is_marked_to_stay_out_of_clipboard_history() {
-    let Some(mut s) = Session::start(
-        "the_copy_is_marked_to_stay_out_of_clipboard_history",
-        CLEAR_AFTER,
-    ) else {
+    // The timer never runs out here: the secret stays ours until quitting clears it.
+    let Some(mut s) = Session::start("the_copy_is_marked_to_stay_out_of_clipboard_history", NEVER)
+    else {
         return;
     };
     let mark = s.copy();
     let targets = s.xclip.read_target(Some("TARGETS"));
-    // Only meaningful while the secret is still ours.
     let hint = s.xclip.read_target(Some("x-kde-passwordManagerHint"));
     assert!(
         !s.tui.seen_since(mark, "Clipboard cleared"),
-        "the clear timer ran out during the check; the machine is too slow for a {CLEAR_AFTER}s timeout"
+        "the clipboard was cleared long before its {NEVER}s timeout; the screen:\n{}",
+        redact(&s.tui.screen(), &s.secret)
     );
     let targets = targets.expect("xclip could not read the clipboard's TARGETS");
     assert!(
@@ -763,10 +777,12 @@ fn the_copy_is_marked_to_stay_out_of_clipboard_history() {
 
 #[test]
 fn something_copied_in_between_is_left_alone() {
-    // A little longer than the others: the test must copy something else before the
-    // timer runs out, which takes a few process starts.
-    let Some(mut s) = Session::start("something_copied_in_between_is_left_alone", CLEAR_AFTER + 2)
-    else {
+    // The timer must run out after something else was copied (a few process starts):
+    // a long timeout, surely not over before that, then waited for.
+    let Some(mut s) = Session::start(
+        "something_copied_in_between_is_left_alone",
+        ACT_BEFORE_CLEAR,
+    ) else {
         return;
     };
     let mark = s.copy();
@@ -778,9 +794,10 @@ fn something_copied_in_between_is_left_alone() {
     }
     assert!(
         !s.tui.seen_since(mark, "Clipboard cleared"),
-        "the clear timer ran out before something else was copied; the machine is too slow"
+        "the clipboard was cleared before its {ACT_BEFORE_CLEAR}s timeout; the screen:\n{}",
+        redact(&s.tui.screen(), &s.secret)
     );
-    s.wait_for(mark, "left alone");
+    s.wait_for_timer(mark, "left alone");
     assert_eq!(s.xclip.read().as_deref(), Some(OTHER));
     assert!(
         !s.tui.seen_since(mark, "Clipboard cleared"),
@@ -796,7 +813,7 @@ fn something_copied_in_between_is_left_alone() {
 #[test]
 fn quitting_clears_the_clipboard() {
     // A long timeout: only quitting may clear it here.
-    let Some(mut s) = Session::start("quitting_clears_the_clipboard", 600) else {
+    let Some(mut s) = Session::start("quitting_clears_the_clipboard", NEVER) else {
         return;
     };
     let mark = s.copy();
@@ -819,7 +836,8 @@ fn quitting_clears_the_clipboard() {
 fn locking_clears_the_clipboard_while_keyward_runs() {
     // Unlike quitting, where the X selection would go with keyward's window anyway,
     // this shows keyward itself emptying the clipboard.
-    let Some(mut s) = Session::start("locking_clears_the_clipboard_while_keyward_runs", 600) else {
+    let Some(mut s) = Session::start("locking_clears_the_clipboard_while_keyward_runs", NEVER)
+    else {
         return;
     };
     let mark = s.copy();
@@ -837,7 +855,9 @@ fn locking_clears_the_clipboard_while_keyward_runs() {
 
 #[test]
 fn the_secret_never_appears_on_screen() {
-    let Some(mut s) = Session::start("the_secret_never_appears_on_screen", CLEAR_AFTER) else {
+    // The clear is made at once by locking (the timer's own clear is watched in
+    // `copy_puts_the_secret_on_the_clipboard_and_clears_it_after_the_timeout`).
+    let Some(mut s) = Session::start("the_secret_never_appears_on_screen", NEVER) else {
         return;
     };
     // The details beside the list show the mask: the provider prefix and the last 4.
@@ -853,11 +873,13 @@ fn the_secret_never_appears_on_screen() {
     s.wait_for(mark, "reveal 10 s");
     s.tui.send("\r");
     s.tui.wait_gone("reveal 10 s", &s.secret);
-    // Copying, the countdown, the clear.
+    // Copying, the countdown, the clear (Ctrl-L), the unlock screen; Esc quits there.
     let mark = s.copy();
     s.wait_for(mark, "clears in");
-    s.wait_for(mark, "Clipboard cleared");
-    s.quit();
+    s.tui.send("\x0c"); // Ctrl-L
+    s.wait_for(mark, "Locked; clipboard cleared");
+    s.wait_clipboard_empty();
+    s.quit_with("\x1b");
     s.tui.assert_never_shown(&s.secret);
     // The checks above are not vacuous: the screens were recorded.
     let out = s.tui.output.lock().unwrap();

@@ -3,6 +3,11 @@
 //! see on the screen (parsed with `vt100`) — and, for what draws nothing (OSC 52, the
 //! alternate screen), the raw bytes written to the terminal.
 //!
+//! No check depends on how long something took, and none races a timer of the program:
+//! what lasts only a while (a message in the bar, a countdown, a revealed secret) is
+//! looked for in every screen drawn since a mark (`Pty::mark`, `Pty::wait_seen`), and a
+//! timer that must run out is waited for with a generous limit.
+//!
 //! Every test has its own temporary vault and config (a tiny KDF, so creating and
 //! unlocking are fast). Vaults that a test does not create through the TUI are made
 //! with the CLI, which is also used afterwards to check what was stored.
@@ -13,10 +18,11 @@ mod support {
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
-use support::pty::{Pty, SCRUBBED_ENV, Spawn, keys};
+use support::pty::{Pty, SCRUBBED_ENV, Spawn, WAIT, keys};
 use tempfile::TempDir;
 
 /// The passphrase of every test vault.
@@ -147,11 +153,6 @@ fn body(tui: &mut Pty) -> Vec<String> {
     rows
 }
 
-/// The bottom bar.
-fn bar(tui: &mut Pty) -> String {
-    tui.rows().pop().unwrap()
-}
-
 /// The one row of the body holding `text`.
 fn row_with(tui: &mut Pty, text: &str) -> String {
     let hits: Vec<String> = body(tui).into_iter().filter(|r| r.contains(text)).collect();
@@ -265,8 +266,14 @@ fn the_form_refuses_a_bad_key_in_place_and_saves_a_good_one_masked() {
     tui.send(keys::CTRL_U);
     tui.send(OPENAI_KEY);
     tui.wait_for("✓ looks like an OpenAI key");
+    let mark = tui.mark();
     tui.send(keys::ENTER);
-    tui.wait_screen(&[" 1 of 1 entries", "Added openai-prod"], &["Add a key"]);
+    // The message lasts a few seconds: looked for in every screen since the key press.
+    tui.wait_seen(
+        mark,
+        &[" 1 of 1 entries", "Added openai-prod"],
+        &["Add a key"],
+    );
 
     // A second one, from another provider; Backspace edits the name.
     tui.send("a");
@@ -276,8 +283,14 @@ fn the_form_refuses_a_bad_key_in_place_and_saves_a_good_one_masked() {
     tui.send(format!("{}{}{}", keys::TAB, keys::TAB, keys::TAB));
     tui.send(ANTHROPIC_KEY);
     tui.wait_for("✓ looks like an Anthropic key");
+    let mark = tui.mark();
     tui.send(keys::ENTER);
-    tui.wait_screen(&[" 2 of 2 entries", "Added claude-dev"], &["Add a key"]);
+    tui.wait_seen(
+        mark,
+        &[" 2 of 2 entries", "Added claude-dev"],
+        &["Add a key"],
+    );
+    tui.wait_screen(&[" 2 of 2 entries"], &["Add a key"]);
 
     // Both listed with provider and masked key; no key was ever drawn whole.
     let openai_masked = masked_in_row(&mut tui, "openai-prod");
@@ -408,15 +421,17 @@ fn details_show_the_metadata_but_never_the_secret() {
 
 #[test]
 fn copy_over_osc52_then_clear_after_the_timeout_and_count_a_use() {
+    const CLEAR_AFTER: u64 = 5;
     let fx = Fixture::new();
     fx.seed(&[("openai-prod", OPENAI_KEY)]);
     let mut tui = fx
         .tui()
-        .args(["--clipboard-timeout", "2"])
+        .args(["--clipboard-timeout", &CLEAR_AFTER.to_string()])
         .env("SSH_TTY", "/dev/pts/9")
         .spawn();
     unlock(&mut tui, 1);
     let before = tui.output().len();
+    let mark = tui.mark();
 
     tui.send("c");
     let b64 = base64::engine::general_purpose::STANDARD.encode(OPENAI_KEY);
@@ -424,15 +439,21 @@ fn copy_over_osc52_then_clear_after_the_timeout_and_count_a_use() {
     tui.wait_output("the OSC 52 copy", |out| {
         contains(&out[before..], set.as_bytes())
     });
-    tui.wait_for("openai-prod copied to the terminal clipboard (OSC 52) — clears in ");
-    let bar = bar(&mut tui);
-    assert!(
-        bar.trim_end().ends_with("clears in 2s") || bar.trim_end().ends_with("clears in 1s"),
-        "{bar}"
+    // The countdown (its seconds depend on when the screen was drawn: not checked).
+    let counting = tui.wait_seen(
+        mark,
+        &["openai-prod copied to the terminal clipboard (OSC 52) — clears in "],
+        &[],
     );
 
-    // After the timeout an empty OSC 52 clears it, and the bar says so.
-    tui.wait_screen(&["Clipboard cleared"], &["clears in"]);
+    // After the timeout an empty OSC 52 clears it, and the bar says so — after the
+    // countdown. The limit only keeps a hung program from hanging the test.
+    tui.wait_seen_within(
+        counting,
+        &["Clipboard cleared"],
+        &["clears in"],
+        WAIT + Duration::from_secs(CLEAR_AFTER),
+    );
     let out = tui.output();
     let set_at = before + find(&out[before..], set.as_bytes()).unwrap();
     let clear_at = rfind(&out, b"\x1b]52;c;\x07").unwrap_or_else(|| tui.fail("no OSC 52 clear"));
@@ -457,10 +478,19 @@ fn locking_and_quitting_clear_a_pending_copy() {
     let clear = b"\x1b]52;c;\x07";
 
     // Copied (cleared in 30 s by default), then Ctrl-L: cleared at once.
+    let mark = tui.mark();
     tui.send("c");
-    tui.wait_for("— clears in 30s");
+    let counting = tui.wait_seen(
+        mark,
+        &["openai-prod copied to the terminal clipboard (OSC 52) — clears in "],
+        &[],
+    );
     tui.send(keys::CTRL_L);
-    tui.wait_for_all(&["Unlock keyward", "Locked; clipboard cleared"]);
+    tui.wait_seen(
+        counting,
+        &["Unlock keyward", "Locked; clipboard cleared"],
+        &["clears in"],
+    );
     let out = tui.output();
     let set_at = rfind(&out, set.as_bytes()).unwrap();
     assert!(
@@ -470,8 +500,13 @@ fn locking_and_quitting_clear_a_pending_copy() {
 
     // Copied again, then q: cleared on the way out.
     unlock(&mut tui, 1);
+    let mark = tui.mark();
     tui.send("c");
-    tui.wait_for("— clears in 30s");
+    tui.wait_seen(
+        mark,
+        &["openai-prod copied to the terminal clipboard (OSC 52) — clears in "],
+        &[],
+    );
     quit(&mut tui);
     let out = tui.output();
     let set_at = rfind(&out, set.as_bytes()).unwrap();
@@ -488,8 +523,13 @@ fn copy_with_the_clipboard_off_says_why_and_counts_no_use() {
     fx.seed(&[("openai-prod", OPENAI_KEY)]);
     let mut tui = fx.tui().env("SSH_TTY", "/dev/pts/9").spawn();
     unlock(&mut tui, 1);
+    let mark = tui.mark();
     tui.send("c");
-    tui.wait_for("Cannot copy: copying is off (clipboard = \"off\" in the config)");
+    tui.wait_seen(
+        mark,
+        &["Cannot copy: copying is off (clipboard = \"off\" in the config)"],
+        &[],
+    );
     assert!(
         !contains(&tui.output(), b"\x1b]52;"),
         "nothing sent over OSC 52"
@@ -520,8 +560,10 @@ fn delete_asks_first_n_keeps_y_deletes() {
 
     tui.send("d");
     tui.wait_for_all(&["This cannot be undone.", "y yes  n no"]);
+    let mark = tui.mark();
     tui.send("y");
-    tui.wait_for_all(&[" 1 of 1 entries", "Deleted claude-dev"]);
+    tui.wait_seen(mark, &[" 1 of 1 entries", "Deleted claude-dev"], &[]);
+    tui.wait_screen(&[" 1 of 1 entries"], &["This cannot be undone"]);
     assert_eq!(row_index(&mut tui, "claude-dev"), None, "{}", tui.screen());
     assert!(row_index(&mut tui, "openai-prod").is_some());
     quit(&mut tui);
@@ -534,26 +576,48 @@ fn delete_asks_first_n_keeps_y_deletes() {
 
 #[test]
 fn idle_lock_returns_to_the_unlock_screen_and_a_wrong_passphrase_can_be_retried() {
+    // The lock may come at any moment after 2 s without a key: nothing below must
+    // happen before it. The lock is waited for first; that the list was shown before
+    // it is read from the screens drawn since the passphrase was typed.
     let fx = Fixture::with_config("idle_lock = 2");
     fx.seed(&[("openai-prod", OPENAI_KEY)]);
     let mut tui = fx.tui().spawn();
-    unlock(&mut tui, 1);
-    assert!(row_index(&mut tui, "openai-prod").is_some());
+    tui.wait_for("Unlock keyward");
+    let mark = tui.mark();
+    tui.send(format!("{PW}\r"));
 
     // No key pressed: it locks by itself and forgets what it showed.
-    tui.wait_screen(
+    let locked = tui.wait_seen(
+        mark,
         &["Unlock keyward", "Locked after inactivity"],
         &["openai-prod", "entries"],
     );
+    let listed = tui.seen(
+        mark,
+        &[" 1 of 1 entries", "openai-prod"],
+        &["Unlock keyward"],
+    );
+    assert!(
+        listed.is_some_and(|at| at < locked),
+        "the list was not shown before the lock"
+    );
+    tui.wait_screen(&["Unlock keyward"], &["openai-prod", "entries"]);
 
+    // The unlock screen does not lock again: it waits for the passphrase.
     tui.send(format!("{WRONG_PW}\r"));
     tui.wait_screen(
         &["Unlock keyward", "Wrong passphrase: try again"],
         &["openai-prod", "•"],
     );
 
+    // Unlocked again (and, 2 s later, locked again: so looked for since the Enter).
+    let mark = tui.mark();
     tui.send(format!("{PW}\r"));
-    tui.wait_screen(&[" 1 of 1 entries", "openai-prod"], &["Unlock keyward"]);
+    tui.wait_seen(
+        mark,
+        &[" 1 of 1 entries", "openai-prod"],
+        &["Unlock keyward"],
+    );
     assert_never_written(&tui, &[PW, WRONG_PW]);
 }
 
@@ -731,15 +795,19 @@ fn a_key_pressed_during_a_resize_is_not_held_back() {
     let mut tui = fx.tui().spawn();
     unlock(&mut tui, 1);
     for round in 0..30 {
+        // Each round starts once the last one's frame is on screen: keyward has handled
+        // everything typed so far and waits for input, as when a person resizes.
         let (cols, rows) = if round % 2 == 0 { (40, 8) } else { (120, 32) };
-        // Let it settle, waiting for input, as when a person resizes the window.
-        std::thread::sleep(std::time::Duration::from_millis(200));
         tui.resize(cols, rows);
         tui.send("?");
-        let what = format!("round {round}: the help toggled after a resize to {cols}×{rows}");
-        tui.wait_until_within(&what, std::time::Duration::from_secs(5), |s| {
-            s.contains("Keys: list") == (round % 2 == 0)
-        });
+        if round % 2 == 0 {
+            // Only `?` opens the help.
+            tui.wait_for("Keys: list");
+        } else {
+            // The whole list's frame (its bar is drawn last), without the help: not a
+            // screen half redrawn after the resize, with the `?` still unread.
+            tui.wait_screen(&[" 1 of 1 entries", "q quit"], &["Keys: list"]);
+        }
     }
     quit_with_ctrl_c(&mut tui);
 }
@@ -753,23 +821,30 @@ fn space_disables_and_p_makes_primary() {
     assert!(row_with(&mut tui, "claude-dev").contains(" active "));
 
     // Space on the selected (first) entry disables it.
+    let mark = tui.mark();
     tui.send(" ");
-    tui.wait_for("Disabled claude-dev");
+    tui.wait_seen(mark, &["Disabled claude-dev"], &[]);
     let row = row_with(&mut tui, "claude-dev");
     assert!(row.contains(" inactive "), "{row}");
     assert!(row_with(&mut tui, "openai-prod").contains(" active "));
 
     // Down to openai-prod; p makes it primary.
+    let mark = tui.mark();
     tui.send("j");
     tui.send("p");
-    tui.wait_for("openai-prod is now the primary openai key for prod");
+    tui.wait_seen(
+        mark,
+        &["openai-prod is now the primary openai key for prod"],
+        &[],
+    );
     let row = row_with(&mut tui, "openai-prod");
     assert!(row.contains(" primary "), "{row}");
     assert!(row_with(&mut tui, "claude-dev").contains(" inactive "));
 
     // p again only says so.
+    let mark = tui.mark();
     tui.send("p");
-    tui.wait_for("openai-prod is already primary");
+    tui.wait_seen(mark, &["openai-prod is already primary"], &[]);
     quit(&mut tui);
 
     let list = fx.list_json();
@@ -782,14 +857,25 @@ fn space_disables_and_p_makes_primary() {
 
 #[test]
 fn reveal_shows_the_secret_for_the_configured_time_only() {
-    let fx = Fixture::with_config("reveal_timeout = 1");
+    // Long enough for the revealed screen to be looked at first (and it is looked for
+    // in every screen since the key press, so even a late look finds it).
+    const REVEAL_FOR: u64 = 5;
+    let fx = Fixture::with_config(&format!("reveal_timeout = {REVEAL_FOR}"));
     fx.seed(&[("openai-prod", OPENAI_KEY)]);
     let masked = fx.masked("openai-prod");
     let mut tui = fx.tui().spawn();
     unlock(&mut tui, 1);
+    let mark = tui.mark();
     tui.send("v");
-    tui.wait_screen(&[OPENAI_KEY], &[&masked]);
-    // It hides again by itself.
+    let shown = tui.wait_seen(mark, &[OPENAI_KEY], &[&masked]);
+    // It hides again by itself (no key pressed). The limit only keeps a hung program
+    // from hanging the test.
+    tui.wait_seen_within(
+        shown,
+        &[&masked],
+        &[OPENAI_KEY],
+        WAIT + Duration::from_secs(REVEAL_FOR),
+    );
     tui.wait_screen(&[&masked], &[OPENAI_KEY]);
     quit(&mut tui);
     assert_eq!(

@@ -21,6 +21,11 @@
 //!   [`Pty::screen`] is the screen as a `vt100` terminal of the same size shows it.
 //! * [`Pty::wait_for`] and friends poll until the screen shows something, and panic
 //!   with the screen and the tail of the output when it never does.
+//! * Every screen is also kept, one per read of the terminal: [`Pty::mark`] then
+//!   [`Pty::wait_seen`] finds a screen that lasted only a moment (a message in the bar,
+//!   a countdown) however late the test looks, so no test races a timer of the program.
+//! * No wait asserts how long anything took: the limits are only there so a hung
+//!   program fails the test instead of hanging it.
 //! * Dropping a [`Pty`] kills the child if it still runs, so a failing test leaves no
 //!   process behind.
 #![allow(dead_code)]
@@ -66,7 +71,7 @@ pub mod keys {
     pub const TAB: &str = "\t";
     /// Shift-Tab.
     pub const SHIFT_TAB: &str = "\x1b[Z";
-    /// Escape (send it with [`super::Pty::send_esc`] so it is not read as Alt-…).
+    /// Escape (send it with [`super::Pty::send_esc`]; see there).
     pub const ESC: &str = "\x1b";
     /// Backspace.
     pub const BACKSPACE: &str = "\x7f";
@@ -191,11 +196,11 @@ impl Spawn {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        sink.state
-                            .lock()
-                            .unwrap()
-                            .bytes
-                            .extend_from_slice(&buf[..n]);
+                        let mut state = sink.state.lock().unwrap();
+                        state.bytes.extend_from_slice(&buf[..n]);
+                        let end = state.bytes.len();
+                        state.reads.push(end);
+                        drop(state);
                         sink.ready.notify_all();
                     }
                 }
@@ -211,6 +216,7 @@ impl Spawn {
             reader: Some(reader),
             parser: vt100::Parser::new(nz(self.rows), nz(self.cols), 0),
             parsed: 0,
+            history: Vec::new(),
             status: None,
         }
     }
@@ -232,6 +238,8 @@ fn nz(n: u16) -> std::num::NonZeroU16 {
 #[derive(Default)]
 struct State {
     bytes: Vec<u8>,
+    /// Where each read from the terminal ended (offsets into `bytes`).
+    reads: Vec<usize>,
     eof: bool,
 }
 
@@ -250,6 +258,8 @@ pub struct Pty {
     reader: Option<JoinHandle<()>>,
     parser: vt100::Parser,
     parsed: usize,
+    /// Every distinct screen so far, in order (one look after each read).
+    history: Vec<String>,
     status: Option<ExitStatus>,
 }
 
@@ -262,19 +272,26 @@ impl Pty {
             .expect("cannot write to the pseudo-terminal");
     }
 
-    /// Presses Esc alone, then waits a little so the next key is not read with it as
-    /// one Alt-key or escape sequence.
+    /// Presses Esc alone. Wait for what it does before typing the next key: an Esc
+    /// read together with the next bytes is one Alt-key or escape sequence, while one
+    /// read alone is Esc (the program cannot have read the next key with it, as the
+    /// screen shows that it handled the Esc before that key was typed).
     pub fn send_esc(&mut self) {
         self.send(keys::ESC);
-        std::thread::sleep(Duration::from_millis(150));
     }
 
-    /// Parses what arrived since the last look.
+    /// Parses what arrived since the last look, one read at a time, keeping the screen
+    /// after each read in the history.
     fn absorb(&mut self) {
         let state = self.shared.state.lock().unwrap();
-        if state.bytes.len() > self.parsed {
-            self.parser.process(&state.bytes[self.parsed..]);
-            self.parsed = state.bytes.len();
+        let first = state.reads.partition_point(|&end| end <= self.parsed);
+        for &end in &state.reads[first..] {
+            self.parser.process(&state.bytes[self.parsed..end]);
+            self.parsed = end;
+            let screen = self.parser.screen().contents();
+            if self.history.last() != Some(&screen) {
+                self.history.push(screen);
+            }
         }
     }
 
@@ -300,6 +317,65 @@ impl Pty {
     /// Every raw byte the program wrote so far.
     pub fn output(&self) -> Vec<u8> {
         self.shared.state.lock().unwrap().bytes.clone()
+    }
+
+    /// A point in the screen history: [`Pty::wait_seen`] looks at the screen shown now
+    /// and at every one after it. Take it before typing the key whose effect you wait for.
+    pub fn mark(&mut self) -> usize {
+        self.absorb();
+        self.history.len().saturating_sub(1)
+    }
+
+    /// Every distinct screen so far, oldest first (indices as [`Pty::mark`] gives them).
+    pub fn history(&mut self) -> &[String] {
+        self.absorb();
+        &self.history
+    }
+
+    /// The index of the first screen from `mark` on that shows every one of `shows` and
+    /// none of `hides`, if there is one yet.
+    pub fn seen(&mut self, mark: usize, shows: &[&str], hides: &[&str]) -> Option<usize> {
+        self.absorb();
+        self.history
+            .iter()
+            .enumerate()
+            .skip(mark)
+            .find(|(_, s)| {
+                shows.iter().all(|t| s.contains(t)) && !hides.iter().any(|t| s.contains(t))
+            })
+            .map(|(i, _)| i)
+    }
+
+    /// Waits until a screen from `mark` on showed every one of `shows` and none of
+    /// `hides` — even if it is gone again by now; returns its index in the history.
+    /// For what lasts only a while: messages in the bar, countdowns, revealed secrets.
+    pub fn wait_seen(&mut self, mark: usize, shows: &[&str], hides: &[&str]) -> usize {
+        self.wait_seen_within(mark, shows, hides, WAIT)
+    }
+
+    /// [`Pty::wait_seen`] with its own limit (add the program's own timer to [`WAIT`]
+    /// when waiting for that timer to run out).
+    pub fn wait_seen_within(
+        &mut self,
+        mark: usize,
+        shows: &[&str],
+        hides: &[&str],
+        timeout: Duration,
+    ) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.seen(mark, shows, hides) {
+                return i;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!(
+                    "timed out waiting for a screen showing {shows:?} and none of {hides:?} \
+                     (since screen {mark} of {})",
+                    self.history.len()
+                ));
+            }
+            self.sleep_for_output(deadline);
+        }
     }
 
     /// Waits until the screen shows `text`; returns the screen.

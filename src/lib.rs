@@ -13,8 +13,10 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod inject;
 pub mod model;
 pub mod store;
+pub mod transfer;
 pub mod tui;
 pub mod vault;
 

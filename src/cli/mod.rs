@@ -1,9 +1,12 @@
 //! The scripting face: clap definitions and one function per subcommand. Each
 //! function opens the vault, calls one [`Vault`] method and prints the result.
 
+mod bundle;
 pub mod input;
 mod lifecycle;
 pub mod output;
+mod run;
+mod transfer;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -157,6 +160,18 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Import keys from an env, JSON or CSV file (safe to repeat; all or nothing)
+    Import(transfer::ImportArgs),
+    /// Export keys in plaintext (env, JSON or CSV); refuses a terminal without --plaintext
+    Export(transfer::ExportArgs),
+    /// Run a command with the active keys in its environment
+    Run(run::RunArgs),
+    /// Print export lines of the active keys, for `eval`
+    Env(run::EnvArgs),
+    /// Write the whole vault to one encrypted bundle (its own passphrase)
+    Backup(bundle::BackupArgs),
+    /// Restore a bundle into this vault (--merge or --replace), in one transaction
+    Restore(bundle::RestoreArgs),
 }
 
 /// `init` flags.
@@ -325,6 +340,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             return lifecycle::revoke(&cli, name, *version).map(|()| exit::OK);
         }
         Command::Health { json, within } => return lifecycle::health(&cli, *json, *within),
+        Command::Import(args) => return transfer::import(&cli, args),
+        Command::Export(args) => return transfer::export(&cli, args),
+        Command::Run(args) => return run::run(&cli, args),
+        Command::Env(args) => return run::env(&cli, args),
+        Command::Backup(args) => return bundle::backup(&cli, args),
+        Command::Restore(args) => return bundle::restore(&cli, args),
         Command::Test { name } => return lifecycle::test(&cli, name),
         Command::Audit {
             name,

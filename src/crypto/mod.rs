@@ -8,6 +8,7 @@
 //!
 //! Every key type zeroizes on drop and prints as `<redacted>` in `Debug`.
 
+pub mod bundle;
 pub mod kdf;
 
 use aes_gcm::Aes256Gcm;

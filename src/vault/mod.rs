@@ -19,6 +19,8 @@ use crate::store::header::{FORMAT_VERSION, Header};
 use crate::store::{Batch, Store, Tree, create_private_dir};
 
 mod audit;
+mod bundle;
+mod import;
 mod versions;
 
 pub use crate::model::CheckResult;

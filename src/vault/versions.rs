@@ -42,7 +42,7 @@ impl Vault {
         Ok(out)
     }
 
-    fn put_version(&mut self, batch: &mut Batch, id: &EntryId, record: &VersionRecord) {
+    pub(super) fn put_version(&mut self, batch: &mut Batch, id: &EntryId, record: &VersionRecord) {
         let size = record.secret.as_ref().map_or(0, |s| s.value.len() + 64);
         let plain = Self::encode(record, size);
         let n = record.info.version;

@@ -362,9 +362,12 @@ pub fn derive_names(items: &mut [Item]) {
         .filter(|i| !i.record.name.is_empty())
         .map(|i| i.record.name.clone())
         .collect();
+    // Where each base name's search for a free suffix goes on: without it, 10,000
+    // keys of one provider would try 1, 2, 3… each time (quadratic).
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for item in items.iter_mut().filter(|i| i.record.name.is_empty()) {
         let base = base_name(&item.record);
-        let mut n = 1;
+        let mut n = next.get(&base).copied().unwrap_or(1);
         let name = loop {
             let suffix = if n == 1 {
                 String::new()
@@ -387,6 +390,7 @@ pub fn derive_names(items: &mut [Item]) {
             n += 1;
         };
         taken.insert(name.clone());
+        next.insert(base, n + 1);
         item.record.name = name;
         item.derived_name = true;
     }
@@ -458,6 +462,21 @@ mod tests {
             },
             derived_name: false,
         }
+    }
+
+    #[test]
+    fn many_keys_of_one_provider_get_consecutive_names() {
+        let mut items: Vec<Item> = (0..5000)
+            .map(|_| item("openai", "OPENAI_API_KEY", ""))
+            .collect();
+        items[10].record.name = "openai-prod-5".into(); // taken by hand: skipped
+        derive_names(&mut items);
+        let names: std::collections::HashSet<&str> =
+            items.iter().map(|i| i.record.name.as_str()).collect();
+        assert_eq!(names.len(), 5000, "names are unique");
+        assert_eq!(items[0].record.name, "openai-prod");
+        assert_eq!(items[4].record.name, "openai-prod-6");
+        assert!(names.contains("openai-prod-5000") && !names.contains("openai-prod-5001"));
     }
 
     #[test]

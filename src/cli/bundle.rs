@@ -161,7 +161,10 @@ pub(super) fn restore(cli: &Cli, args: &RestoreArgs) -> Result<i32> {
     };
     drop(pass);
     let made = timestamp(contents.created_at());
-    let report = vault.restore(contents, args.replace)?;
+    let report = {
+        let mut bar = super::progress::Bar::new(contents.len(), "restoring");
+        vault.restore_with_progress(contents, args.replace, &mut |s, d, t| bar.update(s, d, t))?
+    };
     let restored = count(report.restored.len(), "entry", "entries");
     let mut out = if report.replace {
         let mut s = format!(

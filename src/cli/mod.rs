@@ -2,9 +2,12 @@
 //! function opens the vault, calls one [`Vault`] method and prints the result.
 
 mod bundle;
+mod copy;
 pub mod input;
 mod lifecycle;
+mod meta;
 pub mod output;
+mod progress;
 mod run;
 mod transfer;
 
@@ -54,7 +57,12 @@ pub enum Command {
         /// Print version N (a retired one, within its grace period); see `history`
         #[arg(long, value_name = "N")]
         version: Option<u32>,
+        /// Copy it to the clipboard instead (cleared after the timeout; nothing on stdout)
+        #[arg(long, short = 'c', conflicts_with = "version")]
+        copy: bool,
     },
+    /// Clear the clipboard now and stop pending clears of `get --copy`
+    Clear(copy::ClearArgs),
     /// List entries in a table, keys masked
     #[command(alias = "ls")]
     List {
@@ -172,6 +180,14 @@ pub enum Command {
     Backup(bundle::BackupArgs),
     /// Restore a bundle into this vault (--merge or --replace), in one transaction
     Restore(bundle::RestoreArgs),
+    /// Print a shell completion script (needs no vault): bash, zsh, fish, elvish, powershell
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page in roff on stdout (needs no vault; `keyward man | man -l -`)
+    Man,
 }
 
 /// `init` flags.
@@ -329,6 +345,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         return no_command(&cli).map(|()| exit::OK);
     };
     match command {
+        Command::Completions { shell } => return meta::completions(*shell),
+        Command::Man => return meta::man(),
         Command::Rotate(args) => return lifecycle::rotate(&cli, args).map(|()| exit::OK),
         Command::History { name, json } => {
             return lifecycle::history(&cli, name, *json).map(|()| exit::OK);
@@ -347,6 +365,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backup(args) => return bundle::backup(&cli, args),
         Command::Restore(args) => return bundle::restore(&cli, args),
         Command::Test { name } => return lifecycle::test(&cli, name),
+        Command::Clear(args) => return copy::clear(&cli, args),
+        Command::Get {
+            name, field, copy, ..
+        } if *copy => return copy::get(&cli, name, field.as_deref()).map(|()| exit::OK),
         Command::Audit {
             name,
             since,
@@ -362,6 +384,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             name,
             field,
             version,
+            ..
         } => get(&cli, name, field.as_deref(), *version),
         Command::List {
             provider,

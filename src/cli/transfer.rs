@@ -199,7 +199,10 @@ pub(super) fn import(cli: &Cli, args: &ImportArgs) -> Result<i32> {
         dry_run: args.dry_run || (!problems.is_empty() && !args.skip_invalid),
         grace_days,
     };
-    let report = vault.import_batch(items, opts)?;
+    let report = {
+        let mut bar = super::progress::Bar::new(items.len(), "importing");
+        vault.import_batch_with_progress(items, opts, &mut |s, d, t| bar.update(s, d, t))?
+    };
     let written = report.written;
 
     // One line per line of the file that says anything, in file order.

@@ -3,6 +3,7 @@
 //! secret is cleared after a timeout, on lock and on quit — and only if the clipboard
 //! still holds it.
 
+pub mod daemon;
 mod osc52;
 mod system;
 

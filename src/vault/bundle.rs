@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::versions::VersionRecord;
-use super::{Field, NO_ENTRY, Passphrase, Vault, now};
+use super::{Field, NO_ENTRY, Passphrase, Progress, Stage, Vault, now};
 use crate::crypto::KdfParams;
 use crate::crypto::bundle::{self as sealed, BundleError};
 use crate::error::{Error, Result};
@@ -316,7 +316,18 @@ impl Vault {
     /// the vault; otherwise merged (see the module's documentation). Records one
     /// `import` event, after the bundle's audit log when that is carried over.
     pub fn restore(&mut self, bundle: Bundle, replace: bool) -> Result<RestoreReport> {
-        match self.stage_restore(bundle, replace) {
+        self.restore_with_progress(bundle, replace, &mut super::no_progress)
+    }
+
+    /// [`Vault::restore`], telling `progress` ([`Stage::Sealing`]) entry by entry of
+    /// the bundle (skipped ones count as done at once).
+    pub fn restore_with_progress(
+        &mut self,
+        bundle: Bundle,
+        replace: bool,
+        progress: &mut Progress<'_>,
+    ) -> Result<RestoreReport> {
+        match self.stage_restore(bundle, replace, progress) {
             Ok((batch, report)) => {
                 self.commit(batch)?;
                 Ok(report)
@@ -329,7 +340,12 @@ impl Vault {
         }
     }
 
-    fn stage_restore(&mut self, bundle: Bundle, replace: bool) -> Result<(Batch, RestoreReport)> {
+    fn stage_restore(
+        &mut self,
+        bundle: Bundle,
+        replace: bool,
+        progress: &mut Progress<'_>,
+    ) -> Result<(Batch, RestoreReport)> {
         let Body { entries, audit, .. } = bundle.body;
         let mut batch = Batch::default();
         let mut report = RestoreReport {
@@ -353,7 +369,9 @@ impl Vault {
             }
         }
         let mut ids = HashMap::new();
-        for item in entries {
+        let total = entries.len();
+        for (done, item) in entries.into_iter().enumerate() {
+            progress(Stage::Sealing, done, total);
             let name = item.meta.name.clone();
             if !replace && self.find_id(&name)?.is_some() {
                 let here = self.entry(&name)?;
@@ -397,6 +415,7 @@ impl Vault {
             ids.insert(item.id, id);
             report.restored.push(name);
         }
+        progress(Stage::Sealing, total, total);
         if replace && log_was_empty {
             report.events_restored = audit.len();
             self.stage_events(&mut batch, audit, &ids)?;

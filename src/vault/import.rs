@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Vault, trim_in_place};
+use super::{Progress, Stage, Vault, trim_in_place};
 use crate::error::{Error, Result};
 use crate::model::entry::{validate_date, validate_name};
 use crate::model::provider::{self, aws_access_key_id};
@@ -80,6 +80,17 @@ impl Vault {
         items: &[ImportItem],
         on_conflict: OnConflict,
     ) -> Result<Vec<ImportOutcome>> {
+        self.plan_import_with(items, on_conflict, &mut super::no_progress)
+    }
+
+    /// [`Vault::plan_import`], telling `progress` ([`Stage::Checking`]) item by item.
+    fn plan_import_with(
+        &self,
+        items: &[ImportItem],
+        on_conflict: OnConflict,
+        progress: &mut Progress<'_>,
+    ) -> Result<Vec<ImportOutcome>> {
+        let total = items.len();
         let by_key: HashMap<Vec<u8>, String> =
             if items.iter().any(|i| i.derived_name) && !self.is_empty() {
                 self.list()?
@@ -91,7 +102,8 @@ impl Vault {
             };
         let mut first_line: HashMap<&str, usize> = HashMap::new();
         let mut out = Vec::with_capacity(items.len());
-        for item in items {
+        for (done, item) in items.iter().enumerate() {
+            progress(Stage::Checking, done, total);
             let new = &item.entry;
             let name = new.name.as_str();
             if let Some(first) = first_line.get(name) {
@@ -135,6 +147,7 @@ impl Vault {
             };
             out.push(outcome);
         }
+        progress(Stage::Checking, total, total);
         Ok(out)
     }
 
@@ -191,7 +204,20 @@ impl Vault {
         items: Vec<ImportItem>,
         opts: ImportOptions,
     ) -> Result<ImportReport> {
-        let outcomes = self.plan_import(&items, opts.on_conflict)?;
+        self.import_batch_with_progress(items, opts, &mut super::no_progress)
+    }
+
+    /// [`Vault::import_batch`], telling `progress` how far it is: every item is
+    /// checked ([`Stage::Checking`]), then, when something is written, every item is
+    /// staged ([`Stage::Sealing`]; skipped and failed ones count as done at once).
+    pub fn import_batch_with_progress(
+        &mut self,
+        items: Vec<ImportItem>,
+        opts: ImportOptions,
+        progress: &mut Progress<'_>,
+    ) -> Result<ImportReport> {
+        let total = items.len();
+        let outcomes = self.plan_import_with(&items, opts.on_conflict, progress)?;
         let failed = outcomes
             .iter()
             .any(|o| matches!(o, ImportOutcome::Failed(_)));
@@ -208,7 +234,8 @@ impl Vault {
         let mut batch = Batch::default();
         let mut added: Vec<Entry> = Vec::new();
         let mut rotated: Vec<Entry> = Vec::new();
-        for (item, outcome) in items.into_iter().zip(&outcomes) {
+        for (done, (item, outcome)) in items.into_iter().zip(&outcomes).enumerate() {
+            progress(Stage::Sealing, done, total);
             match outcome {
                 ImportOutcome::Imported => {
                     let mut new = item.entry;
@@ -236,6 +263,7 @@ impl Vault {
                 ImportOutcome::Skipped { .. } | ImportOutcome::Failed(_) => {}
             }
         }
+        progress(Stage::Sealing, total, total);
         let mut demoted = Vec::new();
         if added.iter().any(|e| e.meta.primary) {
             // Existing primaries of the same provider and environment step down; the

@@ -21,10 +21,12 @@ use crate::store::{Batch, Store, Tree, create_private_dir};
 mod audit;
 mod bundle;
 mod import;
+mod progress;
 mod versions;
 
 pub use crate::model::CheckResult;
 pub use audit::AuditCheck;
+pub use progress::{Progress, Stage, no_progress};
 
 /// A passphrase, zeroized on drop, never shown by `Debug`.
 #[derive(Clone)]

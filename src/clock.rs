@@ -7,7 +7,7 @@ pub const ENV_NOW: &str = "KEYWARD_NOW";
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {
-    if let Ok(v) = std::env::var(ENV_NOW) {
+    if let Some(v) = crate::env::var(ENV_NOW) {
         if let Ok(secs) = v.trim().parse::<i64>() {
             return secs;
         }

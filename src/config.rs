@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 /// The longest clipboard timeout accepted (a day), from the config or the flag.
 pub const MAX_CLIPBOARD_TIMEOUT: u64 = 86_400;
 
+/// The longest idle time of an unlocked session, in minutes (a day).
+pub const MAX_UNLOCK_TIMEOUT: u64 = 1_440;
+
 /// Env var naming another config file.
 pub const ENV_CONFIG: &str = "KEYWARD_CONFIG";
 
@@ -39,6 +42,8 @@ pub struct Config {
     pub idle_lock: u64,
     /// Seconds a revealed secret stays visible.
     pub reveal_timeout: u64,
+    /// Minutes without a command before `keyward unlock`'s agent locks the vault.
+    pub unlock_timeout: u64,
     /// Earlier versions of a secret kept per entry.
     pub versions_kept: usize,
     /// Rotation policy in days for entries without their own.
@@ -58,6 +63,7 @@ impl Default for Config {
             clipboard_timeout: 30,
             idle_lock: 300,
             reveal_timeout: 10,
+            unlock_timeout: 15,
             versions_kept: 10,
             rotate_every: 90,
             grace_days: 7,
@@ -70,7 +76,7 @@ impl Default for Config {
 impl Config {
     /// Where the config file is looked for.
     pub fn path() -> Option<PathBuf> {
-        if let Some(p) = std::env::var_os(ENV_CONFIG).filter(|p| !p.is_empty()) {
+        if let Some(p) = crate::env::var_os(ENV_CONFIG).filter(|p| !p.is_empty()) {
             return Some(PathBuf::from(p));
         }
         directories::ProjectDirs::from("", "", "keyward")
@@ -115,7 +121,7 @@ impl Config {
                 _ => message,
             }
         })?;
-        let ranges: [(&str, u64, u64, u64); 7] = [
+        let ranges: [(&str, u64, u64, u64); 8] = [
             (
                 "clipboard_timeout",
                 c.clipboard_timeout,
@@ -124,6 +130,7 @@ impl Config {
             ),
             ("idle_lock", c.idle_lock, 0, 7 * 86_400),
             ("reveal_timeout", c.reveal_timeout, 1, 3_600),
+            ("unlock_timeout", c.unlock_timeout, 1, MAX_UNLOCK_TIMEOUT),
             ("versions_kept", c.versions_kept as u64, 1, 1_000),
             ("rotate_every", c.rotate_every.into(), 0, 36_500),
             ("grace_days", c.grace_days.into(), 0, 3_650),
@@ -181,6 +188,7 @@ mod tests {
             "idle_lock = 9223372036854775807",
             "clipboard_timeout = 0",
             "reveal_timeout = 99999",
+            "unlock_timeout = 0",
             "versions_kept = 0",
             "[kdf]\nmemory_mib = 5000",
         ] {

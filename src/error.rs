@@ -20,6 +20,14 @@ pub enum Error {
         /// Vault directory.
         path: PathBuf,
     },
+    /// The TUI on a vault whose agent (`keyward unlock`) holds it open.
+    #[error(
+        "the vault at {path} is unlocked by `keyward unlock`, whose agent holds it open; run `keyward lock` first"
+    )]
+    Unlocked {
+        /// Vault directory.
+        path: PathBuf,
+    },
     /// No vault has been created at this place yet.
     #[error("no vault at {path}; create one with `keyward init` (or pass --vault DIR)")]
     NoVault {
@@ -68,6 +76,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// What the agent of `keyward unlock` said when it could not start.
+    #[error("{why}")]
+    Agent {
+        /// The exit code it chose.
+        code: i32,
+        /// Its one-line reason.
+        why: String,
+    },
     /// sled reported a failure other than the lock.
     #[error("the vault storage failed ({0}); check disk space and permissions, then retry")]
     Storage(String),
@@ -110,13 +126,14 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::WrongPassphrase { .. } => exit::WRONG_PASSPHRASE,
-            Error::VaultInUse { .. } => exit::IN_USE,
+            Error::VaultInUse { .. } | Error::Unlocked { .. } => exit::IN_USE,
             Error::NoVault { .. } => exit::NO_VAULT,
             Error::UnsupportedFormat(_)
             | Error::Newer(_)
             | Error::Corrupt(_)
             | Error::KdfRefused(_) => exit::DAMAGED,
             Error::EntryNotFound(_) => exit::NOT_FOUND,
+            Error::Agent { code, .. } => *code,
             Error::NameTaken(_)
             | Error::Invalid(_)
             | Error::KeyFormat(_)

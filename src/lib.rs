@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod check;
 pub mod cli;
 pub mod clipboard;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod env;
 pub mod error;
 pub mod inject;
 pub mod model;

@@ -2,10 +2,7 @@
 //! exit code. Nothing else lives here.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-use clap::error::ErrorKind;
-use keyward::cli::{self, Cli};
-use keyward::error::exit;
+use keyward::cli;
 
 fn main() {
     // A panic must not print its payload (it could name a value) nor a backtrace.
@@ -19,40 +16,5 @@ fn main() {
         );
     }));
 
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => match e.kind() {
-            ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                let _ = e.print();
-                std::process::exit(exit::OK);
-            }
-            _ => {
-                let text = e.to_string();
-                let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-                let mut first = lines
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ")
-                    .to_string();
-                // "the following required arguments were not provided:" names them next.
-                if first.ends_with(':')
-                    && let Some(next) = lines.next()
-                {
-                    first = format!("{first} {next}");
-                }
-                eprintln!("keyward: {first}; see `keyward --help`");
-                std::process::exit(exit::USAGE);
-            }
-        },
-    };
-    let code = match cli::run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("keyward: {e}");
-            e.exit_code()
-        }
-    };
-    std::process::exit(code);
+    std::process::exit(cli::execute(std::env::args_os().collect()));
 }

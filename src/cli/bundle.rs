@@ -57,9 +57,7 @@ pub struct RestoreArgs {
 }
 
 fn prompt_hidden(prompt: &str) -> Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt)
-        .map(Zeroizing::new)
-        .map_err(|_| {
+    super::input::ask_hidden(prompt).map_err(|_| {
             Error::Passphrase(format!(
                 "no terminal to ask for the bundle passphrase on; set {ENV_BUNDLE_PASSPHRASE} or pass --bundle-passphrase-file FILE"
             ))
@@ -78,7 +76,7 @@ fn bundle_passphrase(file: Option<&Path>, confirm: bool) -> Result<Passphrase> {
         })?);
         return Passphrase::new(text.lines().next().unwrap_or("").to_string());
     }
-    if let Ok(p) = std::env::var(ENV_BUNDLE_PASSPHRASE) {
+    if let Some(p) = crate::env::var(ENV_BUNDLE_PASSPHRASE) {
         return Passphrase::new(p);
     }
     let first = prompt_hidden("Bundle passphrase: ")?;

@@ -101,8 +101,13 @@ fn spawn_helper(way: Way, timeout: u64, secret: &str) -> std::result::Result<(),
         .stderr(Stdio::null())
         // It must not keep the directory it was started from busy.
         .current_dir("/");
+    crate::env::pass_on(&mut cmd);
     for var in NOT_PASSED_ON {
         cmd.env_remove(var);
+    }
+    // The agent has no controlling terminal to open: the command's goes as stderr.
+    if let Some(tty) = crate::env::borrowed_tty() {
+        cmd.stderr(tty);
     }
     let mut child = cmd
         .spawn()

@@ -28,13 +28,33 @@ fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
 }
 
 fn prompt_hidden(prompt: &str) -> Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt)
-        .map(Zeroizing::new)
-        .map_err(|_| {
-            Error::Passphrase(format!(
-                "no terminal to ask on; set {ENV_PASSPHRASE} or pass --passphrase-file FILE"
-            ))
-        })
+    ask_hidden(prompt).map_err(|_| {
+        Error::Passphrase(format!(
+            "no terminal to ask on; set {ENV_PASSPHRASE} or pass --passphrase-file FILE"
+        ))
+    })
+}
+
+/// Asks on the command's terminal with echo off; the answer without its line ending.
+pub(crate) fn ask_hidden(prompt: &str) -> std::io::Result<Zeroizing<String>> {
+    let tty = crate::env::tty()?;
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    use std::io::Write;
+    let saved = tcgetattr(&tty)?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    quiet.local_modes.insert(LocalModes::ECHONL);
+    let mut writer = &tty;
+    writer.write_all(prompt.as_bytes())?;
+    writer.flush()?;
+    tcsetattr(&tty, OptionalActions::Now, &quiet)?;
+    let mut line = Zeroizing::new(String::new());
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    tcsetattr(&tty, OptionalActions::Now, &saved)?;
+    read?;
+    let end = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(end);
+    Ok(line)
 }
 
 /// Asks twice on the terminal; the two must match.
@@ -52,7 +72,7 @@ fn prompt_twice(what: &str) -> Result<Passphrase> {
 /// The vault passphrase: env, then `--passphrase-file`, then a hidden prompt.
 /// With `confirm` (init), a prompt asks twice.
 pub fn passphrase(file: Option<&Path>, vault: &Path, confirm: bool) -> Result<Passphrase> {
-    if let Ok(p) = std::env::var(ENV_PASSPHRASE) {
+    if let Some(p) = crate::env::var(ENV_PASSPHRASE) {
         return Passphrase::new(p);
     }
     if let Some(file) = file {
@@ -71,7 +91,7 @@ pub fn new_passphrase(file: Option<&Path>) -> Result<Passphrase> {
     if let Some(file) = file {
         return read_passphrase_file(file);
     }
-    if let Ok(p) = std::env::var(ENV_NEW_PASSPHRASE) {
+    if let Some(p) = crate::env::var(ENV_NEW_PASSPHRASE) {
         return Passphrase::new(p);
     }
     prompt_twice("New passphrase")
@@ -103,11 +123,8 @@ pub fn secret(name: &str) -> Result<Secret> {
 /// Asks a yes/no question on the terminal; `false` unless the answer starts with y.
 pub fn confirm(question: &str) -> Result<bool> {
     use std::io::Write;
-    let mut tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|e| Error::io("cannot open the terminal to confirm", e))?;
+    let mut tty =
+        crate::env::tty().map_err(|e| Error::io("cannot open the terminal to confirm", e))?;
     write!(tty, "{question} [y/N] ").map_err(|e| Error::io("cannot write to the terminal", e))?;
     let mut answer = String::new();
     std::io::BufReader::new(tty)

@@ -9,8 +9,10 @@ mod meta;
 pub mod output;
 mod progress;
 mod run;
+mod session;
 mod transfer;
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,7 @@ use crate::crypto::kdf;
 use crate::error::{Error, Result};
 use crate::model::{EntryPatch, NewEntry};
 use crate::vault::{self, Vault};
+pub(crate) use session::Opened;
 
 /// keyward: an encrypted vault for API keys, in the terminal and over SSH.
 #[derive(Debug, Parser)]
@@ -47,6 +50,22 @@ pub enum Command {
     Init(InitArgs),
     /// Add an entry; the secret comes from stdin (first line) or a hidden prompt
     Add(AddArgs),
+    /// Unlock the vault for later commands: a background agent keeps it open until `keyward lock` or the idle timeout
+    Unlock(session::UnlockArgs),
+    /// Lock the vault now: stop the agent of `keyward unlock`
+    Lock,
+    /// Find entries whose name (or, without --name, any metadata) contains TERM
+    #[command(alias = "find")]
+    Search {
+        /// Text to look for (case-insensitive)
+        term: String,
+        /// Match names only
+        #[arg(long)]
+        name: bool,
+        /// JSON output (never holds a secret)
+        #[arg(long)]
+        json: bool,
+    },
     /// Print an entry's secret alone on stdout (counts as a use)
     Get {
         /// Entry name
@@ -309,20 +328,22 @@ pub fn vault_dir(cli: &Cli) -> Result<PathBuf> {
     }
 }
 
-/// Opens the vault named on the command line, with the config's version policy.
-pub(crate) fn open(cli: &Cli) -> Result<Vault> {
-    let mut vault = open_plain(cli)?;
-    vault.set_versions_kept(config(cli)?.versions_kept);
-    Ok(vault)
-}
-
-fn open_plain(cli: &Cli) -> Result<Vault> {
+/// Opens the vault named on the command line, with the config's version policy; in
+/// the agent, borrows its open vault instead.
+pub(crate) fn open(cli: &Cli) -> Result<Opened> {
+    let versions_kept = config(cli)?.versions_kept;
+    if let Some(mut vault) = session::borrow_served()? {
+        vault.set_versions_kept(versions_kept);
+        return Ok(Opened::Lent(Some(vault)));
+    }
     let dir = vault_dir(cli)?;
     if !vault::exists(&dir) {
         return Err(Error::NoVault { path: dir });
     }
     let pass = input::passphrase(cli.passphrase_file.as_deref(), &dir, false)?;
-    Vault::open(&dir, &pass)
+    let mut vault = Vault::open(&dir, &pass)?;
+    vault.set_versions_kept(versions_kept);
+    Ok(Opened::Own(vault))
 }
 
 pub(crate) fn print(text: &str) -> Result<()> {
@@ -336,6 +357,57 @@ pub(crate) fn print(text: &str) -> Result<()> {
 
 pub(crate) fn warn(text: &str) {
     eprintln!("keyward: {text}");
+}
+
+/// Parses and runs one command line (in the vault's agent when `keyward unlock`
+/// started one); the exit code. Errors are one line on stderr.
+pub fn execute(argv: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    if let Some(code) = session::forward(&cli, &argv) {
+        return code;
+    }
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keyward: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// clap's verdict on a command line: help and version are printed (exit 0); a usage
+/// error becomes one line (exit 2).
+fn usage_error(e: clap::Error) -> i32 {
+    use crate::error::exit;
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            exit::OK
+        }
+        _ => {
+            let text = e.to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut first = lines
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            // "the following required arguments were not provided:" names them next.
+            if first.ends_with(':')
+                && let Some(next) = lines.next()
+            {
+                first = format!("{first} {next}");
+            }
+            eprintln!("keyward: {first}; see `keyward --help`");
+            exit::USAGE
+        }
+    }
 }
 
 /// Runs one parsed command line; returns the exit code.
@@ -366,6 +438,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Restore(args) => return bundle::restore(&cli, args),
         Command::Test { name } => return lifecycle::test(&cli, name),
         Command::Clear(args) => return copy::clear(&cli, args),
+        Command::Unlock(args) => return session::unlock(&cli, args),
+        Command::Lock => return session::lock(&cli).map(|()| exit::OK),
+        Command::Search { term, name, json } => return search(&cli, term, *name, *json),
         Command::Get {
             name, field, copy, ..
         } if *copy => return copy::get(&cli, name, field.as_deref()).map(|()| exit::OK),
@@ -421,6 +496,11 @@ pub fn config(cli: &Cli) -> Result<Config> {
 }
 
 fn no_command(cli: &Cli) -> Result<()> {
+    if session::agent(cli).is_some() {
+        return Err(Error::Unlocked {
+            path: vault_dir(cli)?,
+        });
+    }
     crate::tui::run(vault_dir(cli)?, config(cli)?)
 }
 
@@ -541,6 +621,29 @@ fn list(cli: &Cli, provider: Option<&str>, env: Option<&str>, json: bool) -> Res
         return print("No entries yet. Add one: keyward add NAME --provider P < key.txt\n");
     }
     print(&output::table(&entries))
+}
+
+/// `search`: entries whose name (or any metadata) contains `term`; exit 4 when none.
+fn search(cli: &Cli, term: &str, names_only: bool, json: bool) -> Result<i32> {
+    let vault = open(cli)?;
+    let needle = term.to_lowercase();
+    let hits: Vec<_> = vault
+        .list()?
+        .into_iter()
+        .filter(|e| e.meta.contains(&needle, names_only))
+        .collect();
+    drop(vault);
+    if json {
+        let arr: Vec<_> = hits.iter().map(output::json_entry).collect();
+        print(&format!("{}\n", serde_json::Value::Array(arr)))?;
+    } else if !hits.is_empty() {
+        print(&output::table(&hits))?;
+    }
+    if hits.is_empty() {
+        warn(&format!("no entry matches '{term}'; see `keyward list`"));
+        return Ok(crate::error::exit::NOT_FOUND);
+    }
+    Ok(crate::error::exit::OK)
 }
 
 fn show(cli: &Cli, name: &str, json: bool) -> Result<()> {

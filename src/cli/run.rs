@@ -45,7 +45,7 @@ use crate::model::Action;
 use crate::vault::Vault;
 
 /// Variables never passed on to the command: each could unlock the whole vault.
-const WITHHELD: &[&str] = &[
+pub(super) const WITHHELD: &[&str] = &[
     "KEYWARD_PASSPHRASE",
     "KEYWARD_NEW_PASSPHRASE",
     "KEYWARD_BUNDLE_PASSPHRASE",
@@ -88,6 +88,9 @@ pub struct RunArgs {
     /// Internal: the filter process of --mask
     #[arg(long, hide = true, value_name = "STAGE")]
     pub internal_mask: Option<MaskStage>,
+    /// Internal: in the agent, record the uses and hand the keys over on stdout
+    #[arg(long, hide = true)]
+    pub internal_keys: bool,
     /// The command and its arguments, after `--`
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -260,6 +263,9 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     if let Some(stage) = args.internal_mask {
         return mask_stage(stage);
     }
+    if args.internal_keys {
+        return hand_over_keys(cli, &args.select);
+    }
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Invalid(
             "no command to run: keyward run [--env E] [--only NAME,...] [--mask] -- CMD [ARGS...]"
@@ -271,11 +277,9 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         warn(&cannot_run(program, &why));
         return Ok(code);
     }
-    let mut vault = open(cli)?;
-    let collected = collect(&vault, &args.select)?;
-    let concealed = inject::concealed(&collected.injections);
     // The filters start before any use is recorded: if they cannot, nothing counts.
-    let filters = if args.mask && !concealed.is_empty() {
+    // Given no secrets (none to conceal, or no keys after all), they end at once.
+    let filters = if args.mask {
         let out = std::io::stdout().as_fd().try_clone_to_owned();
         let err = std::io::stderr().as_fd().try_clone_to_owned();
         let (out, err) = out
@@ -285,11 +289,12 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     } else {
         None
     };
-    for name in &collected.entries {
-        vault.record_use(name, Action::Run, "")?;
-    }
-    // Closed before the command starts: sled lets one process at a time open it.
-    drop(vault);
+    let collected = match take_keys(cli, &args.select)? {
+        Ok(collected) => collected,
+        Err(code) => return Ok(code),
+    };
+    let concealed = inject::concealed(&collected.injections);
+    let filters = filters.filter(|_| !concealed.is_empty());
     if collected.entries.is_empty() {
         warn("no active entries to inject; running the command without keys");
     }
@@ -319,6 +324,96 @@ pub(super) fn run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     } else {
         CANNOT_RUN
     })
+}
+
+/// Decrypts the keys to inject and records one use per entry: in this process, or in
+/// the vault's agent when `keyward unlock` started one. `Err(code)`: the agent said
+/// why it could not, on stderr, with this exit code.
+fn take_keys(cli: &Cli, select: &SelectArgs) -> Result<std::result::Result<Collected, i32>> {
+    if let Some(agent) = super::session::agent(cli) {
+        return keys_from_agent(agent, select);
+    }
+    let mut vault = open(cli)?;
+    let collected = collect(&vault, select)?;
+    for name in &collected.entries {
+        vault.record_use(name, Action::Run, "")?;
+    }
+    Ok(Ok(collected))
+}
+
+/// The injections as the agent hands them over: (variable, value, entry, secret).
+type Handed<'a> = Vec<(&'a str, &'a str, &'a str, bool)>;
+
+/// In the agent: [`take_keys`], then the keys on stdout (a pipe of the client's).
+fn hand_over_keys(cli: &Cli, select: &SelectArgs) -> Result<i32> {
+    let collected = match take_keys(cli, select)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let handed: Handed<'_> = collected
+        .injections
+        .iter()
+        .map(|i| (i.var.as_str(), i.value.as_str(), i.entry.as_str(), i.secret))
+        .collect();
+    let bytes = Zeroizing::new(
+        postcard::to_allocvec(&(handed, &collected.entries))
+            .map_err(|e| Error::io("cannot hand the keys over", std::io::Error::other(e)))?,
+    );
+    std::io::stdout()
+        .write_all(&bytes)
+        .and_then(|()| std::io::stdout().flush())
+        .map_err(|e| Error::io("cannot hand the keys over", e))?;
+    Ok(exit::OK)
+}
+
+fn keys_from_agent(
+    agent: crate::agent::Agent,
+    select: &SelectArgs,
+) -> Result<std::result::Result<Collected, i32>> {
+    let failed = |e| Error::io("cannot get the keys from the keyward agent", e);
+    let mut argv: Vec<OsString> = vec!["keyward".into(), "run".into(), "--internal-keys".into()];
+    if let Some(env) = &select.environment {
+        argv.extend(["--env".into(), env.into()]);
+    }
+    if !select.only.is_empty() {
+        argv.extend(["--only".into(), select.only.join(",").into()]);
+    }
+    let (mut reader, writer) = std::io::pipe().map_err(failed)?;
+    // Read while the agent writes: a pipe holds only so much.
+    let read = std::thread::spawn(move || {
+        let mut bytes = Zeroizing::new(Vec::new());
+        reader.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let code = agent.run(
+        &argv,
+        std::io::stdin().as_fd(),
+        writer.as_fd(),
+        std::io::stderr().as_fd(),
+    );
+    drop(writer);
+    let bytes = read
+        .join()
+        .map_err(|_| failed(std::io::Error::other("reader failed")))?
+        .map_err(failed)?;
+    match code? {
+        exit::OK => {}
+        code => return Ok(Err(code)),
+    }
+    let (handed, entries): (Handed<'_>, Vec<String>) = postcard::from_bytes(&bytes)
+        .map_err(|e| failed(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    let injections = handed
+        .into_iter()
+        .map(|(var, value, entry, secret)| Injection {
+            var: var.to_string(),
+            value: Zeroizing::new(value.to_string()),
+            entry: entry.to_string(),
+            secret,
+        })
+        .collect();
+    Ok(Ok(Collected {
+        injections,
+        entries,
+    }))
 }
 
 /// Starts a detached `--mask` filter writing to `target`; returns the pipe it reads.

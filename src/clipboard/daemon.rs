@@ -69,11 +69,25 @@ pub fn backend(way: Way) -> Result<Box<dyn Backend>, String> {
         Way::System => SystemClipboard::new()
             .map(|c| Box::new(c) as Box<dyn Backend>)
             .map_err(|e| format!("no system clipboard ({e})")),
-        Way::Osc52 => std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/tty")
+        Way::Osc52 => terminal()
             .map(|tty| Box::new(Osc52::to_writer(Box::new(tty))) as Box<dyn Backend>)
             .map_err(|e| format!("no terminal to copy through with OSC 52 (/dev/tty: {e})")),
+    }
+}
+
+/// The controlling terminal; else stderr when it is a terminal (a helper started by
+/// the agent, which has no controlling terminal, gets the command's that way).
+fn terminal() -> std::io::Result<std::fs::File> {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(tty) => Ok(tty),
+        Err(e) if std::io::stderr().is_terminal() => std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .map_err(|_| e),
+        Err(e) => Err(e),
     }
 }
 

@@ -72,13 +72,13 @@ impl std::fmt::Debug for Clipboard {
 pub fn over_ssh() -> bool {
     ["SSH_TTY", "SSH_CONNECTION"]
         .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+        .any(|v| crate::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+        .any(|v| crate::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 impl Clipboard {

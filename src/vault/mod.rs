@@ -44,7 +44,7 @@ impl Passphrase {
         Ok(Self(text))
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 

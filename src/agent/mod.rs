@@ -30,6 +30,8 @@ use crate::error::{Error, Result};
 pub const SOCKET: &str = "agent.sock";
 /// Longest request or reply accepted, in bytes (arguments and environment).
 const MAX_FRAME: u32 = 4 << 20;
+/// How often an idle agent checks that its socket is still there.
+const LOOK_AROUND: Duration = Duration::from_secs(30);
 /// How long a connected client may take to send its request.
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
 
@@ -256,8 +258,10 @@ pub fn serve(
             &listener,
             rustix::event::PollFlags::IN,
         )];
-        let wait = rustix::event::Timespec::try_from(left).ok();
+        let wait = rustix::event::Timespec::try_from(left.min(LOOK_AROUND)).ok();
         match rustix::event::poll(&mut polled, wait.as_ref()) {
+            // Its socket removed (the vault deleted or moved): nobody can reach it.
+            Ok(0) if !socket_path(dir).exists() => return None,
             Ok(0) => continue,
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => continue,

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod hygiene;
 pub mod inject;
 pub mod model;
 pub mod store;

@@ -99,11 +99,12 @@ pub fn derive(passphrase: &[u8], salt: &[u8], params: &KdfParams) -> Result<Wrap
     )
     .map_err(|e| Error::KdfRefused(format!("Argon2 parameters {params} ({e})")))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
-    let mut out = zeroize::Zeroizing::new([0u8; KEY_LEN]);
+    // Straight onto the key's locked page: no copy of the key anywhere else.
+    let mut key = WrapKey::zeroed();
     argon
-        .hash_password_into(passphrase, salt, out.as_mut_slice())
+        .hash_password_into(passphrase, salt, key.bytes_mut())
         .map_err(|e| Error::KdfRefused(format!("Argon2 parameters {params} ({e})")))?;
-    Ok(WrapKey::from_bytes(*out))
+    Ok(key)
 }
 
 /// Total RAM in KiB from /proc/meminfo, when it can be read.

@@ -8,6 +8,7 @@ use keyward::cli::{self, Cli};
 use keyward::error::exit;
 
 fn main() {
+    keyward::hygiene::harden(); // first: no core dumps, not dumpable (src/hygiene.rs)
     // A panic must not print its payload (it could name a value) nor a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let place = info

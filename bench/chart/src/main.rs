@@ -384,12 +384,12 @@ fn chart(stats: &BTreeMap<Key, Stat>, size: u64, png: &Path) -> Result<(), Strin
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(0)
-        .y_desc("milliseconds")
+        .y_desc("median time of one command")
         .y_label_formatter(&|y| {
-            if *y >= 1.0 {
-                format!("{y:.0}")
+            if *y >= 1000.0 {
+                format!("{} s", y / 1000.0)
             } else {
-                format!("{y}")
+                format!("{y} ms")
             }
         })
         .label_style(("sans-serif", 16))
@@ -418,6 +418,24 @@ fn chart(stats: &BTreeMap<Key, Stat>, size: u64, png: &Path) -> Result<(), Strin
             .map_err(|e| e.to_string())?
             .label(*label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+        // "n/a" where the tool was not measured.
+        let missing: Vec<f64> = OPS
+            .iter()
+            .enumerate()
+            .filter(|(_, (op, _))| !stats.contains_key(&(size, op.to_string(), tool.to_string())))
+            .map(|(i, _)| i as f64 + 0.1 + t as f64 * width)
+            .collect();
+        chart
+            .draw_series(missing.iter().map(|&x| {
+                Text::new(
+                    "n/a",
+                    (x, y_lo * 1.15),
+                    ("sans-serif", 11)
+                        .into_font()
+                        .color(&RGBColor(120, 120, 120)),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
         // The value above each bar.
         chart
             .draw_series(bars.iter().map(|&(x, v)| {

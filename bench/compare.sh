@@ -296,7 +296,7 @@ restore() {
     case "$1" in
     pass) restore_dir "$d/pass-pristine" "$d/pass" ;;
     kpx) echo "cp $d/kpx-pristine.kdbx $d/kpx.kdbx && rm -f $d/kpx-import.kdbx" ;;
-    kw-session) echo "$kw --vault $d/kw-session lock >/dev/null 2>&1; $(restore_dir "$d/kw-session-pristine" "$d/kw-session") && $kw --vault $d/kw-session --passphrase-file $pw unlock >/dev/null" ;;
+    kw-session) echo "$kw --vault $d/kw-session lock >/dev/null 2>&1; $(restore_dir "$d/kw-session-pristine" "$d/kw-session") && $kw --vault $d/kw-session --passphrase-file $pw unlock >/dev/null && $kw --vault $d/kw-session unlock --status >/dev/null" ;;
     kw-*) restore_dir "$d/$1-pristine" "$d/$1" ;;
     esac
 }
@@ -405,4 +405,4 @@ cp "$tmp/results.new" "$RESULTS"
 echo "wrote $RESULTS and $CHART (${elapsed} s)" >&2
 }
 
-main "$@"
+main "$@"; exit $?

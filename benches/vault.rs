@@ -11,6 +11,18 @@
 //!   4 lanes. Compare with the reference C implementation using
 //!   `bench/argon2-compare.sh`.
 //!
+//! Issue 6 (scaling, and the costs beyond the KDF; see bench/README.md):
+//!
+//! - `unlock/{1k,10k,100k}`: `Vault::open` alone, with the tiny KDF, so what is timed
+//!   is everything an unlock does beyond the KDF (header, unwrap, sled open).
+//! - `list/{1k,10k,100k}`: `Vault::list` on an open vault.
+//! - `get/{1k,100k}/entry_secret`: as `get/10k/entry_secret`, at the other sizes.
+//! - `import/10k_env`, `import/10k_json`: what `keyward import FILE` does after the
+//!   unlock: parse the file (`transfer::parse`), make the import items, and
+//!   `Vault::import_batch` (plan, one transaction, flush), into a new empty vault.
+//! - `rekey/10k`: `Vault::rekey` of a 10,000-entry vault (every record re-sealed in one
+//!   transaction).
+//!
 //! The vaults are populated once under `target/bench-vaults/` and reused when they
 //! already hold the expected number of entries (an interrupted populate resumes).
 //! Populating is not measured. Vault benches use a tiny KDF (64 KiB, 1 pass, 1 lane)
@@ -24,6 +36,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use keyward::crypto::{KdfParams, kdf};
 use keyward::model::{NewEntry, Secret};
+use keyward::transfer::{self, Format, ImportItem, ImportOptions, OnConflict};
 use keyward::{Passphrase, Vault};
 
 /// The fixed, tiny KDF of the benchmark vaults.
@@ -136,6 +149,11 @@ fn ensure_vault(label: &str, n: usize) -> PathBuf {
     dir
 }
 
+fn vault_1k() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| ensure_vault("1k", 1_000))
+}
+
 fn vault_10k() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| ensure_vault("10k", 10_000))
@@ -162,13 +180,29 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A fresh copy of the 10k vault for the `get` benches, so that `use_secret`'s
 /// writes never touch the vault `open_list` measures.
 fn vault_10k_scratch() -> PathBuf {
-    let src = vault_10k();
-    let dst = vaults_root().join("10k-get");
+    scratch_copy(vault_10k(), "10k-get")
+}
+
+/// A fresh copy of `src` at `target/bench-vaults/{label}`.
+fn scratch_copy(src: &Path, label: &str) -> PathBuf {
+    let dst = vaults_root().join(label);
     if dst.exists() {
-        std::fs::remove_dir_all(&dst).expect("remove old 10k-get copy");
+        std::fs::remove_dir_all(&dst).expect("remove old scratch copy");
     }
     copy_dir(src, &dst);
     dst
+}
+
+/// A bench vault: (label, entries, the function that makes sure it exists).
+type Sized = (&'static str, usize, fn() -> &'static Path);
+
+/// The three sizes of the scaling benches.
+fn sizes() -> [Sized; 3] {
+    [
+        ("1k", 1_000, vault_1k),
+        ("10k", 10_000, vault_10k),
+        ("100k", 100_000, vault_100k),
+    ]
 }
 
 /// Times `Vault::open` + `Vault::list`; closing the vault (sled's drop) is done
@@ -244,6 +278,30 @@ fn get(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         );
     });
+    // The same read at 1,000 and 100,000 entries, for the scaling (read-only, so
+    // straight on the shared vaults).
+    for (label, n, dir) in [
+        ("1k", 1_000, vault_1k as fn() -> &'static Path),
+        ("100k", 100_000, vault_100k),
+    ] {
+        let mut opened: Option<Vault> = None;
+        let mut k = 0usize;
+        group.bench_function(format!("{label}/entry_secret"), |b| {
+            let v = opened.get_or_insert_with(|| Vault::open(dir(), &passphrase()).expect("open"));
+            b.iter_batched(
+                || {
+                    k = k.wrapping_add(1);
+                    entry_name((k * 7919) % n)
+                },
+                |name| {
+                    let entry = v.entry(&name).expect("entry");
+                    let secret = v.secret(&entry).expect("secret");
+                    (entry, secret)
+                },
+                criterion::BatchSize::SmallInput,
+            );
+        });
+    }
     group.bench_function("10k/use_secret", |b| {
         let v = vault.get_or_insert_with(&mut open);
         b.iter_batched(
@@ -275,5 +333,159 @@ fn argon2id(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, open_list, get, argon2id);
+/// `Vault::open` alone (the tiny KDF: the rest of an unlock), at each size.
+fn unlock(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unlock");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for (label, n, dir) in sizes() {
+        group.bench_function(label, |b| {
+            let dir = dir();
+            let pass = passphrase();
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let vault = Vault::open(black_box(dir), &pass).expect("open");
+                    total += start.elapsed();
+                    assert_eq!(vault.len(), n);
+                    drop(vault); // sled's close, not timed
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+/// `Vault::list` on an open vault, at each size.
+fn list(c: &mut Criterion) {
+    let mut group = c.benchmark_group("list");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for (label, n, dir) in sizes() {
+        let mut opened: Option<Vault> = None;
+        group.bench_function(label, |b| {
+            let v = opened.get_or_insert_with(|| Vault::open(dir(), &passphrase()).expect("open"));
+            b.iter(|| {
+                let entries = v.list().expect("list");
+                assert_eq!(entries.len(), n);
+                entries
+            });
+        });
+    }
+    group.finish();
+}
+
+/// 10,000 env lines, as `bench/transfer.sh` uses: `SERVICE_n_API_KEY=sk-proj-…`.
+fn env_file(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("SERVICE_{i:05}_API_KEY=sk-proj-{i:032}\n"))
+        .collect()
+}
+
+/// The same 10,000 keys as a JSON array with names and metadata.
+fn json_file(n: usize) -> String {
+    let records: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"name":"svc-{i:05}","provider":"openai","environment":"{}","tags":["team-{}","billing"],"notes":"service {i}","secret":"sk-proj-{i:032}"}}"#,
+                ENVIRONMENTS[i % ENVIRONMENTS.len()],
+                i % 13
+            )
+        })
+        .collect();
+    format!("[{}]", records.join(",\n"))
+}
+
+/// What `keyward import` does once the vault is open: parse, make the items, import
+/// them in one transaction (the CLI's report printing is left out).
+fn import_text(vault: &mut Vault, format: Format, text: &str) -> usize {
+    let parsed = transfer::parse(format, text, "prod").expect("parse");
+    assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+    let items: Vec<ImportItem> = parsed
+        .items
+        .into_iter()
+        .map(|i| ImportItem {
+            line: i.line,
+            derived_name: i.derived_name,
+            entry: i.record.into_new_entry(),
+        })
+        .collect();
+    let opts = ImportOptions {
+        on_conflict: OnConflict::Skip,
+        skip_invalid: false,
+        dry_run: false,
+        grace_days: 7,
+    };
+    let report = vault.import_batch(items, opts).expect("import");
+    assert!(report.written);
+    report.imported()
+}
+
+/// Import of 10,000 keys into a new, empty vault (made outside the timed part).
+fn import(c: &mut Criterion) {
+    let mut group = c.benchmark_group("import");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    let n = 10_000;
+    for (label, format, text) in [
+        ("10k_env", Format::Env, env_file(n)),
+        ("10k_json", Format::Json, json_file(n)),
+    ] {
+        group.bench_function(label, |b| {
+            let dir = vaults_root().join("import-scratch");
+            let pass = passphrase();
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if dir.exists() {
+                        std::fs::remove_dir_all(&dir).expect("remove import scratch");
+                    }
+                    std::fs::create_dir_all(vaults_root()).expect("create target/bench-vaults");
+                    let mut vault = Vault::create(&dir, &pass, BENCH_KDF).expect("create");
+                    let start = Instant::now();
+                    let imported = import_text(&mut vault, format, black_box(&text));
+                    total += start.elapsed();
+                    assert_eq!(imported, n);
+                    drop(vault);
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+/// `Vault::rekey` of a copy of the 10,000-entry vault, again and again (each run
+/// re-seals the same records: the entries, their versions and the audit log).
+fn rekey(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rekey");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    let mut opened: Option<Vault> = None;
+    group.bench_function("10k", |b| {
+        let v = opened.get_or_insert_with(|| {
+            let dir = scratch_copy(vault_10k(), "10k-rekey");
+            Vault::open(&dir, &passphrase()).expect("open 10k copy")
+        });
+        b.iter(|| assert_eq!(v.rekey().expect("rekey"), 10_000));
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches, open_list, get, argon2id, unlock, list, import, rekey
+);
 criterion_main!(benches);

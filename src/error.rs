@@ -47,7 +47,9 @@ pub enum Error {
     #[error("{0}")]
     Newer(String),
     /// The header is not a keyward header, or a record failed authentication.
-    #[error("the vault is damaged or was tampered with ({0}); restore it from a backup")]
+    #[error(
+        "the vault is damaged or was tampered with ({0}); restore it from a backup (`keyward restore FILE` into a new vault)"
+    )]
     Corrupt(String),
     /// The header asks for KDF parameters outside what keyward will run.
     #[error("the vault header asks for {0}, which keyward refuses to run; the header is damaged")]

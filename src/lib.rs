@@ -15,6 +15,7 @@ pub mod config;
 pub mod crypto;
 pub mod env;
 pub mod error;
+pub mod hygiene;
 pub mod inject;
 pub mod model;
 pub mod store;

@@ -5,8 +5,12 @@
 use keyward::cli;
 
 fn main() {
+    keyward::hygiene::harden(); // first: no core dumps, not dumpable (src/hygiene.rs)
     // A panic must not print its payload (it could name a value) nor a backtrace.
     std::panic::set_hook(Box::new(|info| {
+        if keyward::store::panic_is_contained() {
+            return; // sled stopped on a damaged database: reported as such, in one line
+        }
         let place = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))

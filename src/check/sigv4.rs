@@ -5,6 +5,8 @@
 //! test suite (its `get-vanilla`, `post-vanilla` and `get-vanilla-query-order-key-case`
 //! vectors are reproduced in the tests below).
 
+use zeroize::Zeroizing;
+
 use crate::crypto::{hmac_sha256, sha256};
 
 /// The algorithm name that opens the string to sign and the Authorization header.
@@ -60,7 +62,7 @@ pub(crate) fn sign(input: &SignInput<'_>) -> Signed {
     let scope = format!("{date}/{}/{}/aws4_request", input.region, input.service);
     let string_to_sign = string_to_sign(input.amz_date, &scope, &canonical_request);
     let key = signing_key(input.secret_access_key, date, input.region, input.service);
-    let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
+    let signature = hex(&hmac_sha256(&*key, string_to_sign.as_bytes()));
     let authorization = format!(
         "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
         input.access_key_id
@@ -128,13 +130,18 @@ pub(crate) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &st
 }
 
 /// The signing key chain: `kSecret -> kDate -> kRegion -> kService -> kSigning`.
-pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    let mut k_secret = format!("AWS4{secret}").into_bytes();
-    let k_date = hmac_sha256(&k_secret, date.as_bytes());
-    zeroize::Zeroize::zeroize(&mut k_secret);
-    let k_region = hmac_sha256(&k_date, region.as_bytes());
-    let k_service = hmac_sha256(&k_region, service.as_bytes());
-    hmac_sha256(&k_service, b"aws4_request")
+/// Every step is wiped when dropped: each one signs for the secret (for a day).
+pub(crate) fn signing_key(
+    secret: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> Zeroizing<[u8; 32]> {
+    let k_secret = Zeroizing::new(format!("AWS4{secret}").into_bytes());
+    let k_date = Zeroizing::new(hmac_sha256(&k_secret, date.as_bytes()));
+    let k_region = Zeroizing::new(hmac_sha256(&*k_date, region.as_bytes()));
+    let k_service = Zeroizing::new(hmac_sha256(&*k_region, service.as_bytes()));
+    Zeroizing::new(hmac_sha256(&*k_service, b"aws4_request"))
 }
 
 /// `x-amz-date` for a Unix time: `20150830T123600Z`.

@@ -20,7 +20,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use zeroize::Zeroizing;
 
 use super::kdf::{self, KDF_ARGON2ID_V13, KdfParams};
-use super::{KEY_LEN, TAG_LEN, WRAP_NONCE_LEN, hmac_sha256, random_bytes, sha256};
+use super::{TAG_LEN, WRAP_NONCE_LEN, WrapKey, derive_subkey, hmac_sha256, random_bytes, sha256};
 use crate::error::{Error, Result, exit};
 
 /// First bytes of every bundle.
@@ -81,14 +81,18 @@ pub struct BundleHeader {
 /// The AEAD key and the key check, from the Argon2id output.
 fn split_key(passphrase: &[u8], salt: &[u8], params: &KdfParams) -> Result<BundleKeys> {
     let master = kdf::derive(passphrase, salt, params)?;
+    // The AEAD key is derived in place, on a locked page like the master key.
+    let mut aead = WrapKey::zeroed();
+    derive_subkey(master.expose(), KEY_LABEL, aead.bytes_mut());
     Ok(BundleKeys {
-        aead: Zeroizing::new(hmac_sha256(master.expose(), KEY_LABEL)),
+        aead,
         check: hmac_sha256(master.expose(), CHECK_LABEL),
     })
 }
 
+/// The bundle's AEAD key and its key check (stored in the bundle: not a secret).
 struct BundleKeys {
-    aead: Zeroizing<[u8; KEY_LEN]>,
+    aead: WrapKey,
     check: [u8; CHECK_LEN],
 }
 
@@ -120,7 +124,7 @@ pub fn seal(passphrase: &[u8], params: &KdfParams, plaintext: &[u8]) -> Result<V
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&keys.check);
     debug_assert_eq!(out.len(), HEADER_LEN);
-    let cipher = XChaCha20Poly1305::new((&*keys.aead).into());
+    let cipher = XChaCha20Poly1305::new(keys.aead.expose().into());
     let sealed = cipher
         .encrypt(
             &nonce.into(),
@@ -200,7 +204,7 @@ pub fn open(bytes: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, Bundl
     if !same(&keys.check, &header.check) {
         return Err(BundleError::WrongPassphrase);
     }
-    let cipher = XChaCha20Poly1305::new((&*keys.aead).into());
+    let cipher = XChaCha20Poly1305::new(keys.aead.expose().into());
     let sealed = &bytes[HEADER_LEN..bytes.len() - DIGEST_LEN];
     cipher
         .decrypt(

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use super::{KEY_LEN, WrapKey};
 use crate::error::{Error, Result};
@@ -98,12 +99,22 @@ pub fn derive(passphrase: &[u8], salt: &[u8], params: &KdfParams) -> Result<Wrap
         Some(KEY_LEN),
     )
     .map_err(|e| Error::KdfRefused(format!("Argon2 parameters {params} ({e})")))?;
+    // The working memory is ours, so it is wiped when the derivation ends (the argon2
+    // crate frees its own without wiping it): its last blocks give the key away.
+    let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(Vec::new());
+    memory
+        .try_reserve_exact(argon_params.block_count())
+        .map_err(|_| {
+            Error::KdfRefused(format!("Argon2 parameters {params} (not enough memory)"))
+        })?;
+    memory.resize(argon_params.block_count(), Block::new());
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
-    let mut out = zeroize::Zeroizing::new([0u8; KEY_LEN]);
+    // Straight onto the key's locked page: no copy of the key anywhere else.
+    let mut key = WrapKey::zeroed();
     argon
-        .hash_password_into(passphrase, salt, out.as_mut_slice())
+        .hash_password_into_with_memory(passphrase, salt, key.bytes_mut(), memory.as_mut_slice())
         .map_err(|e| Error::KdfRefused(format!("Argon2 parameters {params} ({e})")))?;
-    Ok(WrapKey::from_bytes(*out))
+    Ok(key)
 }
 
 /// Total RAM in KiB from /proc/meminfo, when it can be read.

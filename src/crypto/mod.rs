@@ -6,7 +6,9 @@
 //! - [`Sealer::index_tag`]: HMAC-SHA256 blind index, so a name can be found without decrypting
 //!   every entry.
 //!
-//! Every key type zeroizes on drop and prints as `<redacted>` in `Debug`.
+//! Every key type zeroizes on drop and prints as `<redacted>` in `Debug`. The data key,
+//! the wrap key and the [`Sealer`]'s cipher and derived keys live on locked pages
+//! ([`Locked`]: kept out of swap where the system allows).
 
 pub mod bundle;
 pub mod kdf;
@@ -15,8 +17,9 @@ use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
 use hmac::Mac;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::hygiene::Locked;
 pub use kdf::KdfParams;
 
 /// AES-GCM nonce length (96 bits, NIST SP 800-38D).
@@ -36,25 +39,37 @@ pub struct AuthFailed;
 /// Fills a buffer from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
+    fill_random(&mut out);
+    out
+}
+
+/// Fills `buf` from the operating system's CSPRNG, in place (for keys on locked pages).
+fn fill_random(buf: &mut [u8]) {
     // getrandom only fails when the OS has no entropy source at all; nothing safe can
     // go on. A panic (not exit) lets the TUI's hook restore the terminal first.
-    if getrandom::fill(&mut out).is_err() {
+    if getrandom::fill(buf).is_err() {
         panic!("the operating system refused to provide random bytes");
     }
-    out
 }
 
 macro_rules! secret_key_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $name(Zeroizing<[u8; KEY_LEN]>);
+        ///
+        /// Kept on a locked page of its own ([`Locked`]), wiped when dropped.
+        pub struct $name(Locked<Zeroizing<[u8; KEY_LEN]>>);
 
         impl $name {
-            /// Wraps raw key bytes.
+            /// An all-zero key on a fresh locked page, to be filled in place.
+            fn zeroed() -> Self {
+                Self(Locked::new(Zeroizing::new([0u8; KEY_LEN])))
+            }
+
+            /// Wraps raw key bytes (and wipes the copy passed in).
             pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
                 let mut bytes = bytes;
-                let key = Self(Zeroizing::new(bytes));
+                let mut key = Self::zeroed();
+                key.bytes_mut().copy_from_slice(&bytes);
                 bytes.zeroize();
                 key
             }
@@ -62,6 +77,25 @@ macro_rules! secret_key_type {
             /// The raw bytes, for the cipher that uses them.
             pub fn expose(&self) -> &[u8; KEY_LEN] {
                 &self.0
+            }
+
+            /// The raw bytes, to fill the key in place.
+            fn bytes_mut(&mut self) -> &mut [u8; KEY_LEN] {
+                self.0.get_mut()
+            }
+
+            /// Whether the key's page is locked into RAM (see [`Locked`]).
+            pub fn is_locked(&self) -> bool {
+                self.0.is_locked()
+            }
+        }
+
+        impl Clone for $name {
+            /// A copy on a locked page of its own, copied in place.
+            fn clone(&self) -> Self {
+                let mut key = Self::zeroed();
+                key.bytes_mut().copy_from_slice(self.expose());
+                key
             }
         }
 
@@ -85,7 +119,9 @@ secret_key_type!(
 impl DataKey {
     /// A fresh random data key.
     pub fn generate() -> Self {
-        Self::from_bytes(random_bytes())
+        let mut key = Self::zeroed();
+        fill_random(key.bytes_mut());
+        key
     }
 }
 
@@ -123,8 +159,12 @@ pub fn unwrap_data_key(
             .decrypt(&(*nonce).into(), Payload { msg: wrapped, aad })
             .map_err(|_| AuthFailed)?,
     );
-    let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| AuthFailed)?;
-    Ok(DataKey::from_bytes(bytes))
+    if plain.len() != KEY_LEN {
+        return Err(AuthFailed);
+    }
+    let mut key = DataKey::zeroed();
+    key.bytes_mut().copy_from_slice(&plain);
+    Ok(key)
 }
 
 /// SHA-256 of `data` (AWS SigV4 needs it for request signing).
@@ -143,12 +183,24 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// Seals and opens records under one data key (AES-256-GCM, random 96-bit nonces).
 /// Sealed form: `nonce (12) || ciphertext || tag (16)`.
+///
+/// The cipher (its expanded key) and the keys derived from the data key live on a
+/// locked page of their own ([`Locked`]), wiped when the sealer is dropped.
 pub struct Sealer {
+    keys: Locked<SealerKeys>,
+}
+
+/// What a [`Sealer`] keeps: the record cipher and the HMAC keys.
+struct SealerKeys {
     cipher: Aes256Gcm,
     index_key: Zeroizing<[u8; KEY_LEN]>,
     fingerprint_key: Zeroizing<[u8; KEY_LEN]>,
     audit_key: Zeroizing<[u8; KEY_LEN]>,
 }
+
+// Every field wipes itself on drop: the cipher through the `zeroize` feature of
+// aes-gcm (AES round keys and the GHASH key), the others as `Zeroizing`.
+impl ZeroizeOnDrop for SealerKeys {}
 
 /// The vault's keys that survive a rekey (stored sealed under the data key).
 #[derive(Clone, serde::Serialize, serde::Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
@@ -175,9 +227,12 @@ impl std::fmt::Debug for StableKeys {
     }
 }
 
-/// A key derived from the data key for one purpose (HMAC-SHA256 with a label).
-fn derive_subkey(key: &DataKey, label: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
-    Zeroizing::new(hmac_sha256(key.expose(), label))
+/// Writes a key derived from `key` for one purpose (HMAC-SHA256 with a label) into
+/// `out`, and wipes the temporary copy.
+fn derive_subkey(key: &[u8; KEY_LEN], label: &[u8], out: &mut [u8; KEY_LEN]) {
+    let mut derived = hmac_sha256(key, label);
+    out.copy_from_slice(&derived);
+    derived.zeroize();
 }
 
 impl std::fmt::Debug for Sealer {
@@ -191,27 +246,42 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 impl Sealer {
     /// Prepares the cipher (key schedule once) and the blind-index key for `key`.
     pub fn new(key: &DataKey) -> Self {
-        Self {
+        let mut keys = Locked::new(SealerKeys {
             cipher: Aes256Gcm::new(key.expose().into()),
-            index_key: derive_subkey(key, b"keyward name index v1"),
-            // Placeholders until the vault's own keys are loaded (set_stable_keys).
-            fingerprint_key: derive_subkey(key, b"keyward fingerprint v1"),
-            audit_key: derive_subkey(key, b"keyward audit chain v1"),
-        }
+            index_key: Zeroizing::new([0; KEY_LEN]),
+            fingerprint_key: Zeroizing::new([0; KEY_LEN]),
+            audit_key: Zeroizing::new([0; KEY_LEN]),
+        });
+        let k = keys.get_mut();
+        derive_subkey(key.expose(), b"keyward name index v1", &mut k.index_key);
+        // Placeholders until the vault's own keys are loaded (set_stable_keys).
+        derive_subkey(
+            key.expose(),
+            b"keyward fingerprint v1",
+            &mut k.fingerprint_key,
+        );
+        derive_subkey(key.expose(), b"keyward audit chain v1", &mut k.audit_key);
+        Self { keys }
     }
 
     /// Sets the fingerprint and audit-chain keys: random keys of the vault, sealed in
     /// it, that stay the same across rekeys (so revoked versions keep comparable
     /// fingerprints and the audit chain needs no rebuilding).
     pub fn set_stable_keys(&mut self, keys: &StableKeys) {
-        self.fingerprint_key = Zeroizing::new(keys.fingerprint);
-        self.audit_key = Zeroizing::new(keys.audit);
+        let k = self.keys.get_mut();
+        k.fingerprint_key.copy_from_slice(&keys.fingerprint);
+        k.audit_key.copy_from_slice(&keys.audit);
+    }
+
+    /// Whether the cipher and its keys are on a page locked into RAM.
+    pub fn is_locked(&self) -> bool {
+        self.keys.is_locked()
     }
 
     /// A keyed fingerprint of a secret: equal secrets give equal fingerprints (to find
     /// duplicates and refuse reuse), and nothing can be learnt from it without the key.
     pub fn fingerprint(&self, secret: &[u8]) -> [u8; 32] {
-        hmac_sha256(self.fingerprint_key.as_slice(), secret)
+        hmac_sha256(self.keys.fingerprint_key.as_slice(), secret)
     }
 
     /// The next link of the audit chain: a MAC over the previous link and the event.
@@ -219,13 +289,14 @@ impl Sealer {
         let mut data = Vec::with_capacity(32 + event.len());
         data.extend_from_slice(previous);
         data.extend_from_slice(event);
-        hmac_sha256(self.audit_key.as_slice(), &data)
+        hmac_sha256(self.keys.audit_key.as_slice(), &data)
     }
 
     /// Encrypts `plaintext` with `aad` bound to it.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let nonce: [u8; SEAL_NONCE_LEN] = random_bytes();
         let ct = self
+            .keys
             .cipher
             .encrypt(
                 &nonce.into(),
@@ -248,7 +319,8 @@ impl Sealer {
         }
         let (nonce, ct) = sealed.split_at(SEAL_NONCE_LEN);
         let nonce: [u8; SEAL_NONCE_LEN] = nonce.try_into().map_err(|_| AuthFailed)?;
-        self.cipher
+        self.keys
+            .cipher
             .decrypt(&nonce.into(), Payload { msg: ct, aad })
             .map(Zeroizing::new)
             .map_err(|_| AuthFailed)
@@ -257,7 +329,7 @@ impl Sealer {
     /// A keyed tag of `name` for the name index: equal names give equal tags, and
     /// nothing about the name can be read back without the data key.
     pub fn index_tag(&self, name: &str) -> [u8; 32] {
-        hmac_sha256(self.index_key.as_slice(), name.as_bytes())
+        hmac_sha256(self.keys.index_key.as_slice(), name.as_bytes())
     }
 }
 
@@ -300,6 +372,29 @@ mod tests {
             assert!(unwrap_data_key(&wk, b"header", &nonce, &bad).is_err());
         }
     }
+
+    #[test]
+    fn keys_live_on_locked_pages() {
+        let dk = DataKey::generate();
+        let wk = kdf::derive(b"pw", &[1; 16], &SMALL_KDF).unwrap();
+        let sealer = Sealer::new(&dk);
+        let copy = dk.clone();
+        assert_eq!(copy.expose(), dk.expose());
+        assert_ne!(dk.expose(), &[0; KEY_LEN]);
+        if crate::hygiene::can_lock(8) {
+            assert!(dk.is_locked() && wk.is_locked() && sealer.is_locked() && copy.is_locked());
+        } else {
+            eprintln!("skipped the lock checks: RLIMIT_MEMLOCK is too low here");
+        }
+        let sealed = sealer.seal(b"aad", b"x");
+        assert_eq!(sealer.open(b"aad", &sealed).unwrap().as_slice(), b"x");
+    }
+
+    const SMALL_KDF: KdfParams = KdfParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[test]
     fn debug_is_redacted() {

@@ -3,6 +3,14 @@
 //! A vault directory holds `header` (see [`header`]) and `db/`, a sled database with
 //! one tree per [`Tree`]. Every change goes through [`Store::apply`]: one sled
 //! transaction over all trees, flushed to disk before it returns.
+//!
+//! Damaged database files (truncated, bytes flipped, a file missing) are reported as
+//! [`Error::Corrupt`] ("the vault is damaged …; restore it from a backup"), never as
+//! a panic: sled's own corruption errors are mapped to it, and every call into sled
+//! runs under [`std::panic::catch_unwind`], because sled 0.34 panics on some damage
+//! (assertions while it recovers its log or reads a page). While such a call runs,
+//! [`panic_is_contained`] is true on its thread, so the binary's panic hook stays
+//! silent and only the one-line error is printed.
 
 pub mod header;
 
@@ -79,9 +87,20 @@ impl Batch {
 
 /// The open sled database of one vault. Holding it holds sled's exclusive lock.
 pub struct Store {
-    db: sled::Db,
+    /// `None` only while it is dropped (see the `Drop` impl).
+    db: Option<sled::Db>,
     trees: Vec<sled::Tree>,
     dir: PathBuf,
+}
+
+impl Drop for Store {
+    /// sled's last handle flushes and stops its threads when dropped, which can meet
+    /// the same damage as a read: contained too. Nothing is left to report it to.
+    fn drop(&mut self) {
+        let trees = std::mem::take(&mut self.trees);
+        let db = self.db.take();
+        let _ = contained(&self.dir, move || drop((trees, db)));
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -90,8 +109,45 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn storage_error(e: sled::Error) -> Error {
-    Error::Storage(e.to_string())
+/// What sled reported, as keyward's error: damage it detected is [`Error::Corrupt`];
+/// anything else (an I/O error, a full disk) is [`Error::Storage`].
+fn storage_error(db_dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Corruption { .. } => damaged(db_dir, "sled found corrupted data"),
+        sled::Error::ReportableBug(_) => damaged(db_dir, "sled found an inconsistency"),
+        sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            damaged(db_dir, "sled found corrupted data")
+        }
+        other => Error::Storage(other.to_string()),
+    }
+}
+
+/// The error for a database that cannot be read: names the directory, never a value.
+fn damaged(db_dir: &Path, what: &str) -> Error {
+    Error::Corrupt(format!(
+        "its database {} cannot be read: {what}",
+        db_dir.display()
+    ))
+}
+
+thread_local! {
+    /// How many [`contained`] calls are running on this thread.
+    static CONTAINED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// True while this thread is inside a call into sled whose panic keyward turns into
+/// [`Error::Corrupt`]. A panic hook should print nothing then: the panic is not a bug
+/// of keyward's, and the caller reports it as damage in one line.
+pub fn panic_is_contained() -> bool {
+    CONTAINED.with(|c| c.get() > 0)
+}
+
+/// Runs `f` (a call into sled), turning a panic into "the vault is damaged".
+fn contained<T>(db_dir: &Path, f: impl FnOnce() -> T) -> Result<T> {
+    CONTAINED.with(|c| c.set(c.get() + 1));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINED.with(|c| c.set(c.get() - 1));
+    result.map_err(|_| damaged(db_dir, "sled stopped on inconsistent data"))
 }
 
 /// Creates `dir` (and parents) with mode 0700.
@@ -144,7 +200,7 @@ impl Store {
         // process (lock, then unlock) or another, is waited for briefly.
         let started = std::time::Instant::now();
         let db = loop {
-            match config.open() {
+            match contained(&dir, || config.open())? {
                 Ok(db) => break db,
                 Err(sled::Error::Io(ref io))
                     if io.kind() == std::io::ErrorKind::WouldBlock
@@ -157,14 +213,21 @@ impl Store {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Err(other) => return Err(storage_error(other)),
+                // keyward always opens its databases with the same configuration: one
+                // sled refuses (`db/conf` unreadable, another version) is damaged.
+                Err(sled::Error::Unsupported(_)) => {
+                    return Err(damaged(&dir, "sled cannot use its configuration"));
+                }
+                Err(other) => return Err(storage_error(&dir, other)),
             }
         };
-        let trees = Tree::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(storage_error)?;
+        let trees = contained(&dir, || {
+            Tree::ALL
+                .iter()
+                .map(|t| db.open_tree(t.name()))
+                .collect::<Result<Vec<_>, _>>()
+        })?
+        .map_err(|e| storage_error(&dir, e))?;
         fs::set_permissions(vault_dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
             Error::io(
                 format!("cannot set permissions on {}", vault_dir.display()),
@@ -172,19 +235,45 @@ impl Store {
             )
         })?;
         restrict_permissions(vault_dir)?;
-        Ok(Self { db, trees, dir })
+        Ok(Self {
+            db: Some(db),
+            trees,
+            dir,
+        })
     }
 
     fn tree(&self, tree: Tree) -> &sled::Tree {
         &self.trees[tree as usize]
     }
 
+    fn storage_error(&self, e: sled::Error) -> Error {
+        storage_error(&self.dir, e)
+    }
+
+    /// Runs a call into sled; see [`panic_is_contained`].
+    fn contained<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        contained(&self.dir, f)
+    }
+
     /// Reads one value.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.tree(tree)
-            .get(key)
+        self.contained(|| self.tree(tree).get(key))?
             .map(|v| v.map(|v| v.to_vec()))
-            .map_err(storage_error)
+            .map_err(|e| self.storage_error(e))
+    }
+
+    /// Calls `f` on every item of `iter`, stopping at the first error. Only sled's
+    /// steps are contained: a panic in `f` is keyward's own and stays one.
+    fn walk(
+        &self,
+        mut iter: sled::Iter,
+        f: &mut impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        while let Some(item) = self.contained(|| iter.next())? {
+            let (k, v) = item.map_err(|e| self.storage_error(e))?;
+            f(&k, &v)?;
+        }
+        Ok(())
     }
 
     /// Calls `f` on every key and value of `tree`, in key order, stopping at the first error.
@@ -193,16 +282,14 @@ impl Store {
         tree: Tree,
         mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
     ) -> Result<()> {
-        for item in self.tree(tree).iter() {
-            let (k, v) = item.map_err(storage_error)?;
-            f(&k, &v)?;
-        }
-        Ok(())
+        self.walk(self.tree(tree).iter(), &mut f)
     }
 
-    /// True when `tree` has no key (reads at most one).
+    /// True when `tree` has no key (reads at most one). A tree sled cannot read counts
+    /// as not empty: the read that follows reports the damage.
     pub fn is_empty(&self, tree: Tree) -> bool {
-        self.tree(tree).is_empty()
+        self.contained(|| self.tree(tree).is_empty())
+            .unwrap_or(false)
     }
 
     /// Calls `f` on every key and value of `tree` whose key starts with `prefix`.
@@ -212,16 +299,13 @@ impl Store {
         prefix: &[u8],
         mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
     ) -> Result<()> {
-        for item in self.tree(tree).scan_prefix(prefix) {
-            let (k, v) = item.map_err(storage_error)?;
-            f(&k, &v)?;
-        }
-        Ok(())
+        self.walk(self.tree(tree).scan_prefix(prefix), &mut f)
     }
 
-    /// Number of keys in `tree` (sled scans the tree).
+    /// Number of keys in `tree` (sled scans the tree). A tree sled cannot read counts
+    /// what it could read: the read that follows reports the damage.
     pub fn len(&self, tree: Tree) -> usize {
-        self.tree(tree).len()
+        self.contained(|| self.tree(tree).len()).unwrap_or(0)
     }
 
     /// Applies `batch` as one sled transaction over every tree, then flushes it to disk.
@@ -230,7 +314,7 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let result: Result<(), TransactionError<()>> =
+        let result: Result<(), TransactionError<()>> = self.contained(|| {
             self.trees
                 .as_slice()
                 .transaction(|views: &Vec<TransactionalTree>| {
@@ -242,9 +326,10 @@ impl Store {
                         };
                     }
                     Ok::<(), ConflictableTransactionError<()>>(())
-                });
+                })
+        })?;
         result.map_err(|e| match e {
-            TransactionError::Storage(e) => storage_error(e),
+            TransactionError::Storage(e) => self.storage_error(e),
             TransactionError::Abort(()) => Error::Storage("transaction aborted".into()),
         })?;
         self.flush()
@@ -252,11 +337,50 @@ impl Store {
 
     /// Flushes everything written so far to disk.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map(|_| ()).map_err(storage_error)
+        self.contained(|| self.db.as_ref().map_or(Ok(0), |db| db.flush()))?
+            .map(|_| ())
+            .map_err(|e| self.storage_error(e))
     }
 
     /// The sled directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_sled_is_reported_as_damage_and_kept_quiet() {
+        let dir = Path::new("/somewhere/v/db");
+        assert!(!panic_is_contained());
+        let inside = contained(dir, panic_is_contained).unwrap();
+        assert!(inside, "the hook is told while sled runs");
+        let err = contained(dir, || -> u8 { panic!("sled's assertion") }).unwrap_err();
+        assert!(!panic_is_contained(), "only while sled runs");
+        assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("/somewhere/v/db")
+                && text.contains("damaged")
+                && text.contains("restore it from a backup")
+                && !text.contains("assertion"),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::DAMAGED);
+    }
+
+    #[test]
+    fn sled_corruption_is_damage_and_other_failures_are_not() {
+        let dir = Path::new("/v/db");
+        let corrupt = storage_error(dir, sled::Error::Corruption { at: None, bt: () });
+        assert!(matches!(corrupt, Error::Corrupt(_)), "{corrupt:?}");
+        let full = storage_error(
+            dir,
+            sled::Error::Io(std::io::Error::from(std::io::ErrorKind::StorageFull)),
+        );
+        assert!(matches!(full, Error::Storage(_)), "{full:?}");
     }
 }

@@ -22,6 +22,7 @@ mod audit;
 mod bundle;
 mod import;
 mod progress;
+mod recovery;
 mod versions;
 
 pub use crate::model::CheckResult;
@@ -247,6 +248,7 @@ impl Vault {
         create_private_dir(dir)?;
         let db_dir = dir.join("db");
         let leftover = db_dir.exists();
+        recovery::remove_torn_snapshots(dir);
         let mut store = Store::open(dir)?;
         if leftover {
             // A database without a header: an init that stopped before its end leaves
@@ -320,6 +322,7 @@ impl Vault {
                 dir.join("db").display()
             )));
         }
+        recovery::remove_torn_snapshots(dir);
         let store = Store::open(dir)?;
         let state = |key: &[u8]| -> Result<u64> {
             store

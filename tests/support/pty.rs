@@ -534,6 +534,11 @@ impl Pty {
         Some(names.contains(&"ICANON") && names.contains(&"ECHO"))
     }
 
+    /// The program's process id (`None` once it has been reaped).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
+    }
+
     /// Kills the program if it still runs, and reaps it.
     pub fn kill(&mut self) {
         if self.try_status().is_none() {

@@ -28,7 +28,7 @@ pub enum AuditCheck {
 }
 
 #[derive(Serialize, Deserialize)]
-struct AuditRecord {
+pub(super) struct AuditRecord {
     event: AuditEvent,
     link: [u8; 32],
 }

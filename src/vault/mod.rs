@@ -22,6 +22,8 @@ mod audit;
 mod bundle;
 mod import;
 mod progress;
+#[doc(hidden)]
+pub mod records;
 mod recovery;
 mod versions;
 
@@ -219,6 +221,91 @@ fn unwrap_header(
     )
     .ok()
     .map(|dk| (wrap_key, dk)))
+}
+
+/// The associated data of a record (docs/FORMAT.md, 4.2).
+fn record_aad(vault_id: &[u8; 16], id: &EntryId, field: Field, rev: u64) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(AAD_LABEL.len() + 16 + 16 + 1 + 8);
+    aad.extend_from_slice(AAD_LABEL);
+    aad.extend_from_slice(vault_id);
+    aad.extend_from_slice(&id.0);
+    aad.push(field as u8);
+    aad.extend_from_slice(&rev.to_be_bytes());
+    aad
+}
+
+/// Seals `plain` as a record: `rev (8, big-endian) || nonce || ciphertext || tag`.
+fn seal_record(
+    sealer: &Sealer,
+    vault_id: &[u8; 16],
+    id: &EntryId,
+    field: Field,
+    rev: u64,
+    plain: &[u8],
+) -> Vec<u8> {
+    let mut out = rev.to_be_bytes().to_vec();
+    out.extend_from_slice(&sealer.seal(&record_aad(vault_id, id, field, rev), plain));
+    out
+}
+
+/// Opens a record; the plaintext it returns is not empty and starts with the schema
+/// byte (checked).
+fn open_record(
+    sealer: &Sealer,
+    vault_id: &[u8; 16],
+    id: &EntryId,
+    field: Field,
+    record: &[u8],
+) -> Result<(u64, Zeroizing<Vec<u8>>)> {
+    let damaged = || Error::Corrupt(format!("record {id} failed authentication"));
+    if record.len() < 8 {
+        return Err(damaged());
+    }
+    let (rev, sealed) = record.split_at(8);
+    let rev = u64::from_be_bytes(rev.try_into().map_err(|_| damaged())?);
+    let plain = sealer
+        .open(&record_aad(vault_id, id, field, rev), sealed)
+        .map_err(|_| damaged())?;
+    match plain.first() {
+        Some(&RECORD_SCHEMA) => {}
+        Some(n) => {
+            return Err(Error::Newer(format!(
+                "record {id} uses schema {n}, newer than this keyward; upgrade keyward"
+            )));
+        }
+        None => return Err(damaged()),
+    }
+    Ok((rev, plain))
+}
+
+/// Opens and decodes a `meta` record.
+fn decode_meta(sealer: &Sealer, vault_id: &[u8; 16], id: EntryId, record: &[u8]) -> Result<Entry> {
+    let (rev, plain) = open_record(sealer, vault_id, &id, Field::Meta, record)?;
+    let meta = postcard::from_bytes(&plain[1..])
+        .map_err(|_| Error::Corrupt(format!("record {id} does not decode")))?;
+    Ok(Entry { id, meta, rev })
+}
+
+/// Opens and decodes a `secret` record.
+fn decode_secret(
+    sealer: &Sealer,
+    vault_id: &[u8; 16],
+    id: &EntryId,
+    record: &[u8],
+) -> Result<Secret> {
+    let (_, plain) = open_record(sealer, vault_id, id, Field::Secret, record)?;
+    postcard::from_bytes(&plain[1..])
+        .map_err(|_| Error::Corrupt(format!("secret of {id} does not decode")))
+}
+
+/// A record's plaintext: the schema byte, then postcard.
+fn encode<T: serde::Serialize>(value: &T, size_hint: usize) -> Zeroizing<Vec<u8>> {
+    // Sized up front so the buffer holding a secret is never reallocated (and copied).
+    let mut buf = Zeroizing::new(Vec::with_capacity(size_hint + 256));
+    buf.push(RECORD_SCHEMA);
+    let out = postcard::to_extend(value, std::mem::take(&mut *buf))
+        .unwrap_or_else(|_| unreachable!("postcard encodes plain structs"));
+    Zeroizing::new(out)
 }
 
 impl Vault {
@@ -443,22 +530,10 @@ impl Vault {
         self.store.is_empty(Tree::Meta)
     }
 
-    fn aad(&self, id: &EntryId, field: Field, rev: u64) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(AAD_LABEL.len() + 16 + 16 + 1 + 8);
-        aad.extend_from_slice(AAD_LABEL);
-        aad.extend_from_slice(&self.header.vault_id);
-        aad.extend_from_slice(&id.0);
-        aad.push(field as u8);
-        aad.extend_from_slice(&rev.to_be_bytes());
-        aad
-    }
-
     /// Seals a value as a record: `rev (8, big-endian) || nonce || ciphertext || tag`.
     fn seal_record(&mut self, id: &EntryId, field: Field, rev: u64, plain: &[u8]) -> Vec<u8> {
         self.seal_count += 1;
-        let mut out = rev.to_be_bytes().to_vec();
-        out.extend_from_slice(&self.sealer.seal(&self.aad(id, field, rev), plain));
-        out
+        seal_record(&self.sealer, &self.header.vault_id, id, field, rev, plain)
     }
 
     fn open_record(
@@ -467,42 +542,15 @@ impl Vault {
         field: Field,
         record: &[u8],
     ) -> Result<(u64, Zeroizing<Vec<u8>>)> {
-        let damaged = || Error::Corrupt(format!("record {id} failed authentication"));
-        if record.len() < 8 {
-            return Err(damaged());
-        }
-        let (rev, sealed) = record.split_at(8);
-        let rev = u64::from_be_bytes(rev.try_into().map_err(|_| damaged())?);
-        let plain = self
-            .sealer
-            .open(&self.aad(id, field, rev), sealed)
-            .map_err(|_| damaged())?;
-        match plain.first() {
-            Some(&RECORD_SCHEMA) => {}
-            Some(n) => {
-                return Err(Error::Newer(format!(
-                    "record {id} uses schema {n}, newer than this keyward; upgrade keyward"
-                )));
-            }
-            None => return Err(damaged()),
-        }
-        Ok((rev, plain))
+        open_record(&self.sealer, &self.header.vault_id, id, field, record)
     }
 
     fn decode_meta(&self, id: EntryId, record: &[u8]) -> Result<Entry> {
-        let (rev, plain) = self.open_record(&id, Field::Meta, record)?;
-        let meta = postcard::from_bytes(&plain[1..])
-            .map_err(|_| Error::Corrupt(format!("record {id} does not decode")))?;
-        Ok(Entry { id, meta, rev })
+        decode_meta(&self.sealer, &self.header.vault_id, id, record)
     }
 
     fn encode<T: serde::Serialize>(value: &T, size_hint: usize) -> Zeroizing<Vec<u8>> {
-        // Sized up front so the buffer holding a secret is never reallocated (and copied).
-        let mut buf = Zeroizing::new(Vec::with_capacity(size_hint + 256));
-        buf.push(RECORD_SCHEMA);
-        let out = postcard::to_extend(value, std::mem::take(&mut *buf))
-            .unwrap_or_else(|_| unreachable!("postcard encodes plain structs"));
-        Zeroizing::new(out)
+        encode(value, size_hint)
     }
 
     fn id_from_key(key: &[u8]) -> Result<EntryId> {
@@ -550,9 +598,7 @@ impl Vault {
             .store
             .get(Tree::Secret, &entry.id.0)?
             .ok_or_else(|| Error::Corrupt(format!("entry {} has no secret record", entry.id)))?;
-        let (_, plain) = self.open_record(&entry.id, Field::Secret, &record)?;
-        postcard::from_bytes(&plain[1..])
-            .map_err(|_| Error::Corrupt(format!("secret of {} does not decode", entry.id)))
+        decode_secret(&self.sealer, &self.header.vault_id, &entry.id, &record)
     }
 
     /// Decrypts the secret of `name` and records the use (flushed before it returns).

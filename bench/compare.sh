@@ -30,6 +30,7 @@
 #   CONDITIONS="..."   a note on the machine's state, copied into RESULTS.md
 #   RESULTS=bench/RESULTS.md  CHART=bench/compare.png   where to write
 #   KEEP_TMP=1         keep the temporary directory (raw hyperfine JSON in json/)
+#   KEYWARD_BIN=path   time this keyward binary instead of building this tree's
 set -euo pipefail
 
 # Everything is in main, called on the last line: bash reads a script as it runs it, so
@@ -75,11 +76,16 @@ if ((${#missing[@]})); then
 fi
 
 log "building keyward and the reporter (release)"
-cargo build --release --quiet --bin keyward
+if [[ -n "${KEYWARD_BIN:-}" ]]; then
+    kw="$KEYWARD_BIN"
+else
+    cargo build --release --quiet --bin keyward
+    kw="${CARGO_TARGET_DIR:-$root/target}/release/keyward"
+fi
 cargo build --release --quiet --manifest-path bench/chart/Cargo.toml
-kw="${CARGO_TARGET_DIR:-$root/target}/release/keyward"
 chart_bin="$root/bench/chart/target/release/keyward-bench-chart"
-kw_rev="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo '+changes')"
+kw_rev="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' with uncommitted changes in src/')"
+[[ -n "${KEYWARD_BIN:-}" ]] && kw_rev="$KEYWARD_BIN (KEYWARD_BIN)"
 
 have_session=false
 "$kw" unlock --help >/dev/null 2>&1 && "$kw" lock --help >/dev/null 2>&1 && have_session=true
@@ -140,6 +146,10 @@ cat "$pw" "$tmp/data/add.key" >"$tmp/data/add.kpx" # keepassxc-cli add -p: db pa
 bench() {
     local args=(--runs "$4" --warmup "$5" --export-json "$tmp/json/$1__$2__$3.json" --style basic)
     [[ -n "$6" ]] && args+=(--prepare "$6")
+    # No shell where none is needed: hyperfine then runs the command itself, which is
+    # more exact for commands of a few milliseconds than subtracting a shell's start.
+    # (-N applies to --prepare too, which needs a shell.)
+    [[ -z "$6" && "$7" != *[\<\>\|\;\&\$\'\"]* ]] && args+=(-N)
     echo "-- $1 entries, $2, $3" >&2
     hyperfine "${args[@]}" --command-name "$3 $2 ($1)" "$7" >&2
 }
@@ -258,7 +268,7 @@ cmd() {
     local get_name; get_name="$(name_of $(($3 / 2)) svc)"
     case "$1" in
     pass)
-        local e="PASSWORD_STORE_DIR=$d/pass"
+        local e="env PASSWORD_STORE_DIR=$d/pass"
         case "$2" in
         add) echo "$e pass insert -m $add_name < $tmp/data/add.pass" ;;
         get) echo "$e pass show $get_name" ;;
@@ -296,7 +306,7 @@ restore() {
     case "$1" in
     pass) restore_dir "$d/pass-pristine" "$d/pass" ;;
     kpx) echo "cp $d/kpx-pristine.kdbx $d/kpx.kdbx && rm -f $d/kpx-import.kdbx" ;;
-    kw-session) echo "$kw --vault $d/kw-session lock >/dev/null 2>&1; $(restore_dir "$d/kw-session-pristine" "$d/kw-session") && $kw --vault $d/kw-session --passphrase-file $pw unlock >/dev/null && $kw --vault $d/kw-session unlock --status >/dev/null" ;;
+    kw-session) echo "$kw --vault $d/kw-session lock >/dev/null 2>&1; $(restore_dir "$d/kw-session-pristine" "$d/kw-session") && $kw --vault $d/kw-session --passphrase-file $pw unlock >/dev/null 2>&1 && $kw --vault $d/kw-session unlock --status >/dev/null 2>&1" ;;
     kw-*) restore_dir "$d/$1-pristine" "$d/$1" ;;
     esac
 }
@@ -383,7 +393,7 @@ section="$tmp/section.md"
     echo
     echo "Notes:"
     echo
-    echo "- Whole processes: each figure is hyperfine's median of one command, its shell start subtracted; output to /dev/null. Mutating commands (add, import) get a pristine copy of the store, database or vault before every run (\`--prepare\`, not timed), so every run does the same work."
+    echo "- Whole processes: each figure is hyperfine's median of one command (run without a shell where it needs none, else through sh with the shell's start subtracted); output to /dev/null. Mutating commands (add, import) get a pristine copy of the store, database or vault before every run (\`--prepare\`, not timed), so every run does the same work."
     echo "- Runs: $RUNS per command (2 warm-ups); $SLOW_RUNS for keyward with the default KDF, keepassxc's import and keyward session's add and import (whose preparation unlocks again); $PASS_IMPORT_RUNS for pass's import loop; pass grep ${PASS_GREP_RUNS:-2 up to 2,000 entries, 1 above} (it decrypts every entry). Figures from fewer than 3 runs say so."
     echo "- keyward session: \`keyward unlock\` (the KDF, once, untimed) starts the agent; the timed commands pass no passphrase and are served by it without a KDF; \`keyward lock\` at the end. It is the like-for-like comparison with pass, whose gpg-agent holds an unlocked key. keepassxc-cli has no agent: the matched one-shot column is its like-for-like."
     echo "- The search terms match 10 entries at every size (names svc00420..svc00429; \`$SEARCH_TERM\` only in their notes); the script checks each tool's output names those 10 before timing (pass grep only up to 2,000 entries)."

@@ -270,3 +270,35 @@ fn another_user_gets_nothing_from_the_agent() {
     // The agent still serves its own user.
     assert_eq!(u.run(&["get", "a"], None).ok().stdout, format!("{KEY_A}\n"));
 }
+
+#[test]
+fn list_and_search_follow_every_change_made_while_unlocked() {
+    // The agent keeps decoded metadata between commands; a change must never leave
+    // it answering from the old state.
+    let u = Unlocked::new();
+    u.run(&["search", "zebra"], None).fails(4);
+    u.run(
+        &["add", "zebra-one", "--provider", "openai"],
+        Some(&format!("{KEY_A}\n")),
+    )
+    .ok();
+    assert!(
+        u.run(&["search", "zebra"], None)
+            .ok()
+            .stdout
+            .contains("zebra-one")
+    );
+    u.run(
+        &["edit", "zebra-one", "--name", "okapi", "--note", "striped"],
+        None,
+    )
+    .ok();
+    u.run(&["search", "--name", "zebra"], None).fails(4);
+    let by_note = u.run(&["search", "STRIPED"], None).ok().stdout;
+    assert!(by_note.contains("okapi"), "{by_note}");
+    u.run(&["disable", "okapi"], None).ok();
+    assert!(u.run(&["list"], None).ok().stdout.contains("inactive"));
+    u.run(&["rm", "okapi", "--yes"], None).ok();
+    u.run(&["search", "okapi"], None).fails(4);
+    assert!(!u.run(&["list"], None).ok().stdout.contains("okapi"));
+}

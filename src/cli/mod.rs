@@ -627,11 +627,7 @@ fn list(cli: &Cli, provider: Option<&str>, env: Option<&str>, json: bool) -> Res
 fn search(cli: &Cli, term: &str, names_only: bool, json: bool) -> Result<i32> {
     let vault = open(cli)?;
     let needle = term.to_lowercase();
-    let hits: Vec<_> = vault
-        .list()?
-        .into_iter()
-        .filter(|e| e.meta.contains(&needle, names_only))
-        .collect();
+    let hits = vault.search(&needle, names_only)?;
     drop(vault);
     if json {
         let arr: Vec<_> = hits.iter().map(output::json_entry).collect();

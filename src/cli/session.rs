@@ -255,6 +255,7 @@ fn be_the_agent(cli: &Cli, args: &UnlockArgs) -> Result<i32> {
         let pass = Passphrase::new(text)?;
         let mut vault = Vault::open(&dir, &pass)?;
         vault.set_versions_kept(super::config(cli)?.versions_kept);
+        vault.keep_decoded();
         let listener = agent::bind(&dir)?;
         Ok((vault, listener))
     })();

@@ -91,6 +91,8 @@ pub struct Store {
     db: Option<sled::Db>,
     trees: Vec<sled::Tree>,
     dir: PathBuf,
+    /// Batches applied (or tried) through this handle: see [`Store::writes`].
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Store {
@@ -239,6 +241,7 @@ impl Store {
             db: Some(db),
             trees,
             dir,
+            writes: Default::default(),
         })
     }
 
@@ -308,12 +311,21 @@ impl Store {
         self.contained(|| self.tree(tree).len()).unwrap_or(0)
     }
 
+    /// How many batches were applied (or tried) through this handle. The store is
+    /// the only writer of an open vault (sled's lock keeps other processes out), so
+    /// an unchanged count means unchanged data.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Applies `batch` as one sled transaction over every tree, then flushes it to disk.
     /// Returns only after the flush: a reported change survives a crash.
     pub fn apply(&self, batch: &Batch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result: Result<(), TransactionError<()>> = self.contained(|| {
             self.trees
                 .as_slice()

@@ -107,6 +107,9 @@ pub struct Saved {
     pub demoted: Vec<String>,
 }
 
+/// The agent's kept list: the store's write count when read, and the entries.
+type Decoded = std::sync::Mutex<Option<(u64, Vec<Entry>)>>;
+
 /// An unlocked vault.
 pub struct Vault {
     dir: PathBuf,
@@ -127,6 +130,11 @@ pub struct Vault {
     /// Damage found in the audit log's head: why. Kept (sealed) once found, so
     /// `verify_audit` keeps reporting it after later events.
     audit_head_damaged: Option<String>,
+    /// Every entry's decoded metadata, sorted, with the store's write count when it
+    /// was read, kept by a long-lived holder (the agent) to answer `list` and
+    /// `search` without decrypting again while nothing was written. Never holds a
+    /// secret. `None`: every call decrypts.
+    decoded: Option<Decoded>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -381,6 +389,7 @@ impl Vault {
             audit_head: (0, [0; 32]),
             audit_pending: None,
             audit_head_damaged: None,
+            decoded: None,
         })
     }
 
@@ -465,6 +474,7 @@ impl Vault {
             audit_head: (0, [0; 32]),
             audit_pending: None,
             audit_head_damaged: None,
+            decoded: None,
         };
         let sealed_keys = vault
             .store
@@ -559,8 +569,55 @@ impl Vault {
             .map_err(|_| Error::Corrupt("an entry id is not 16 bytes".into()))
     }
 
+    /// Keeps decoded metadata between [`Vault::list`] and [`Vault::search`] calls
+    /// (for a process that keeps the vault open: the agent). Costs memory, saves
+    /// decrypting every entry again while nothing changed.
+    pub fn keep_decoded(&mut self) {
+        self.decoded.get_or_insert_with(Default::default);
+    }
+
     /// Every entry's metadata, sorted by name. Decrypts no secret.
     pub fn list(&self) -> Result<Vec<Entry>> {
+        match &self.decoded {
+            None => self.decode_all(),
+            Some(_) => self.with_decoded(<[Entry]>::to_vec),
+        }
+    }
+
+    /// The entries whose name (or, unless `names_only`, other metadata) contains
+    /// `needle` (lowercase), sorted by name; see [`EntryMeta::contains`].
+    pub fn search(&self, needle: &str, names_only: bool) -> Result<Vec<Entry>> {
+        let pick = |all: &[Entry]| {
+            all.iter()
+                .filter(|e| e.meta.contains(needle, names_only))
+                .cloned()
+                .collect()
+        };
+        match &self.decoded {
+            None => Ok(pick(&self.decode_all()?)),
+            Some(_) => self.with_decoded(pick),
+        }
+    }
+
+    /// Runs `f` on the kept list, decoding it again first if the store was written since.
+    fn with_decoded<R>(&self, f: impl FnOnce(&[Entry]) -> R) -> Result<R> {
+        let Some(kept) = &self.decoded else {
+            return Ok(f(&self.decode_all()?));
+        };
+        let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        let writes = self.store.writes();
+        match &*kept {
+            Some((at, all)) if *at == writes => Ok(f(all)),
+            _ => {
+                let all = self.decode_all()?;
+                let r = f(&all);
+                *kept = Some((writes, all));
+                Ok(r)
+            }
+        }
+    }
+
+    fn decode_all(&self) -> Result<Vec<Entry>> {
         // No capacity from len(): sled counts a tree by scanning it.
         let mut out = Vec::new();
         self.store.for_each(Tree::Meta, |k, v| {

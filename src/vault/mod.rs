@@ -79,6 +79,9 @@ const STATE_NEXT_ID: &[u8] = b"next_id";
 const STATE_AUDIT_HEAD: &[u8] = b"audit_head";
 const STATE_STABLE_KEYS: &[u8] = b"stable_keys";
 const STATE_AUDIT_DAMAGE: &[u8] = b"audit_damage";
+/// The header salt the database knows: a header with another one is a passwd whose
+/// audit event is not recorded yet (see `settle_passwd`).
+const STATE_SALT: &[u8] = b"header_salt";
 const AAD_LABEL: &[u8] = b"keyward-record-v1";
 /// Plaintext schema of sealed metadata and secrets.
 const RECORD_SCHEMA: u8 = 1;
@@ -372,6 +375,7 @@ impl Vault {
         batch.put(Tree::State, STATE_EPOCH, 0u64.to_be_bytes());
         batch.put(Tree::State, STATE_SEAL_COUNT, 0u64.to_be_bytes());
         batch.put(Tree::State, STATE_NEXT_ID, 0u64.to_be_bytes());
+        batch.put(Tree::State, STATE_SALT, header.salt.to_vec());
         store.apply(&batch)?;
         // The header goes last: its presence is what makes the directory a vault.
         header.write_new(dir)?;
@@ -502,7 +506,31 @@ impl Vault {
                 ));
             }
         }
+        vault.settle_passwd()?;
         Ok(vault)
+    }
+
+    /// `passwd` installs the new header, then commits its audit event together with
+    /// the new salt. A header whose salt the database does not know is a passwd
+    /// interrupted in between (or finished by this open): its event is recorded now,
+    /// so no passphrase change is missing from the log. (A vault from before this
+    /// record gets it silently.)
+    fn settle_passwd(&mut self) -> Result<()> {
+        let known = self.store.get(Tree::State, STATE_SALT)?;
+        if known.as_deref() == Some(&self.header.salt[..]) {
+            return Ok(());
+        }
+        let mut batch = Batch::default();
+        if known.is_some() {
+            self.push_event(
+                &mut batch,
+                Action::Passwd,
+                None,
+                "finished when the vault was next opened",
+            )?;
+        }
+        batch.put(Tree::State, STATE_SALT, self.header.salt.to_vec());
+        self.commit(batch)
     }
 
     /// Records later changes as coming from `source` (the TUI sets `Source::Tui`).
@@ -1111,6 +1139,7 @@ impl Vault {
         self.wrap_key = wrap_key;
         let mut batch = Batch::default();
         self.push_event(&mut batch, Action::Passwd, None, "")?;
+        batch.put(Tree::State, STATE_SALT, self.header.salt.to_vec());
         self.commit(batch)
     }
 

@@ -373,7 +373,7 @@ section="$tmp/section.md"
     echo
     echo "KDFs: keepassxc-cli \`db-create -t $KPX_DECRYPT_MS\` gave $kpx_kdf_line: **~$kpx_kdf_ms ms** ($kpx_kdf_how)."\
         "keyward matched: Argon2id m=$m_mib MiB, t=$m_iter, p=$m_par: **~$kw_matched_ms ms** (the time of \`keyward list\` on an empty vault less that"\
-        "of a vault with a 1 MiB, 1-pass KDF: $k128 ms at 128 MiB, memory scaled to keepassxc's time, then checked at the chosen size, within 10%)."\
+        "of a vault with a 1 MiB, 1-pass KDF: $k128 ms at 128 MiB, memory scaled to keepassxc's time, then corrected at most twice from measurements at the chosen size, aiming within 10%; the figure is the last measurement)."\
         "keyward default (\`init\` without flags): $kw_default_line: **~$kw_default_ms ms**. pass: no KDF, gpg-agent holds the key."
     echo
     cat "$tmp/table.md"
@@ -398,6 +398,8 @@ section="$tmp/section.md"
     echo "- keyward session: \`keyward unlock\` (the KDF, once, untimed) starts the agent; the timed commands pass no passphrase and are served by it without a KDF; \`keyward lock\` at the end. It is the like-for-like comparison with pass, whose gpg-agent holds an unlocked key. keepassxc-cli has no agent: the matched one-shot column is its like-for-like."
     echo "- The search terms match 10 entries at every size (names svc00420..svc00429; \`$SEARCH_TERM\` only in their notes); the script checks each tool's output names those 10 before timing (pass grep only up to 2,000 entries)."
     echo "- pass's store has no git (\`pass git init\` not run); with git every insert also commits."
+    echo "- keepassxc-cli's add and import write the whole database back, and KeePassXC derives the key again (with a new seed) when it saves: two KDFs per change, where keyward pays one."
+    echo "- keyward's default KDF is calibrated by \`init\` on this machine at the time of the run (~500 ms on a quiet one; at least 3 passes, so on a busy machine it stays at 3 and takes longer)."
     for line in "${notes[@]}"; do echo "$line"; done
     echo "<!-- compare.sh: end -->"
 } >"$section"

@@ -18,18 +18,19 @@ pub fn table(entries: &[Entry]) -> String {
         "LAST USED",
         "AGE",
     ];
-    let rows: Vec<[String; 7]> = entries
+    use std::borrow::Cow;
+    let rows: Vec<[Cow<'_, str>; 7]> = entries
         .iter()
         .map(|e| {
             let m = &e.meta;
             [
-                m.name.clone(),
-                m.provider.clone(),
-                m.environment.clone(),
-                m.masked.clone(),
-                m.status(&today).to_string(),
-                relative(m.last_used_at, now),
-                age(m.created_at, now),
+                Cow::Borrowed(m.name.as_str()),
+                Cow::Borrowed(m.provider.as_str()),
+                Cow::Borrowed(m.environment.as_str()),
+                Cow::Borrowed(m.masked.as_str()),
+                Cow::Borrowed(m.status(&today).as_str()),
+                Cow::Owned(relative(m.last_used_at, now)),
+                Cow::Owned(age(m.created_at, now)),
             ]
         })
         .collect();
@@ -39,21 +40,23 @@ pub fn table(entries: &[Entry]) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: &[String]| {
-        let mut s = String::new();
+    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 14));
+    let mut line = |cells: &[&str]| {
+        let start = out.len();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(cell);
-                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                let pad = w - cell.chars().count() + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        s.trim_end().to_string() + "\n"
+        let end = out[start..].trim_end().len();
+        out.truncate(start + end);
+        out.push('\n');
     };
-    let mut out = line(&header.map(String::from));
+    line(&header);
     for row in &rows {
-        out.push_str(&line(row));
+        line(&row.each_ref().map(|c| c.as_ref()));
     }
     out
 }

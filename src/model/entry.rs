@@ -184,15 +184,22 @@ pub enum Status {
     Expiring,
 }
 
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Status {
+    /// The word shown for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Status::Active => "active",
             Status::Primary => "primary",
             Status::Inactive => "inactive",
             Status::Expired => "expired",
             Status::Expiring => "expiring",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -6,31 +6,22 @@
 //! Vaults and bundles use a tiny KDF (1 MiB, 1 pass, 1 lane) so the file runs fast.
 //! The user's own `KEYWARD_*` variables never reach the child processes.
 
-use std::io::Write;
+mod support {
+    pub mod cli;
+}
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use base64::Engine;
 use serde_json::Value;
-use tempfile::TempDir;
+use support::cli::{Out, PW, TINY_KDF};
 
-/// The passphrase of every test vault.
-const PW: &str = "correct horse battery staple";
 /// The passphrase of the bundles.
 const BUNDLE_PW: &str = "a separate passphrase for the bundle";
 /// Not the bundle's passphrase.
 const WRONG_PW: &str = "definitely not the bundle passphrase";
-
-/// The smallest KDF `init` and `backup` accept.
-const TINY_KDF: [&str; 6] = [
-    "--kdf-memory-mib",
-    "1",
-    "--kdf-iterations",
-    "1",
-    "--kdf-parallelism",
-    "1",
-];
 
 // Fake keys of each provider's shape, each with a "canary" to catch a leak.
 const OPENAI_KEY: &str = "sk-proj-OAIcanary7Xw4Vb9Nm2Lk5Jh8Gf3Ds0Qp";
@@ -66,33 +57,9 @@ const PARALLELISM_AT: usize = 21;
 const CHECK_AT: usize = 81;
 
 // ---------------------------------------------------------------------------------
-// Running the binary
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}--------------",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
+// Running the binary (tests/support/cli.rs)
 
 impl Out {
-    /// Success with nothing on stderr.
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\n{self}");
-        assert!(self.stderr.is_empty(), "expected an empty stderr\n{self}");
-        self
-    }
-
     /// Success; stderr may hold warnings, never a secret.
     #[track_caller]
     fn ok_with_stderr(self) -> Self {
@@ -101,21 +68,11 @@ impl Out {
         self
     }
 
-    /// A failure with `code`: nothing on stdout, one `keyward: ` line on stderr.
+    /// [`Out::error`] with a clean stderr (no panic, no secret); returns the line.
     #[track_caller]
-    fn fails(self, code: i32) -> String {
-        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
-        assert!(
-            self.stdout.is_empty(),
-            "a failure printed on stdout\n{self}"
-        );
+    fn fails_clean(self, code: i32) -> String {
         assert_clean_stderr(&self);
-        assert!(
-            self.stderr.ends_with('\n') && self.stderr.lines().count() == 1,
-            "expected exactly one stderr line\n{self}"
-        );
-        assert!(self.stderr.starts_with("keyward: "), "{self}");
-        self.stderr.trim_end().to_string()
+        self.error(code)
     }
 
     /// A failure with `code` after the weak-KDF warning line.
@@ -124,13 +81,7 @@ impl Out {
         let (warning, rest) = self.stderr.split_once('\n').unwrap_or(("", ""));
         assert!(warning.contains("OWASP"), "{self}");
         self.stderr = rest.to_string();
-        self.fails(code)
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{self}"))
+        self.fails_clean(code)
     }
 }
 
@@ -179,68 +130,32 @@ impl Kw {
         self
     }
 
-    fn run(mut self) -> Out {
-        self.cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(if self.input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            });
-        let mut child = self.cmd.spawn().expect("cannot start keyward");
-        if let Some(input) = self.input.take() {
-            let mut stdin = child.stdin.take().expect("stdin is piped");
-            let _ = stdin.write_all(input.as_bytes());
-        }
-        let out = child.wait_with_output().expect("cannot wait for keyward");
-        Out {
-            code: out.status.code().expect("keyward was killed by a signal"),
-            stdout: String::from_utf8(out.stdout).expect("stdout is not UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is not UTF-8"),
-        }
+    fn run(self) -> Out {
+        support::cli::run(self.cmd, self.input.as_deref())
     }
 }
 
 // ---------------------------------------------------------------------------------
 // Test vaults
 
-/// A vault in its own temporary directory, created with the tiny KDF.
-struct TestVault {
-    tmp: TempDir,
-    dir: PathBuf,
-}
+/// A [`support::cli::TestVault`] (tiny KDF, an empty config file).
+struct TestVault(support::cli::TestVault);
 
 impl TestVault {
     fn new() -> Self {
-        let tmp = TempDir::new().unwrap();
-        let dir = tmp.path().join("vault");
-        let v = Self { tmp, dir };
-        v.kw(["init"]).args(TINY_KDF).run().ok_with_stderr();
-        v
+        Self(support::cli::TestVault::new())
     }
 
-    /// `keyward --vault DIR ARGS` with the vault passphrase, the bundle passphrase and a
-    /// config file that does not exist (the defaults).
+    /// `keyward --vault DIR ARGS` with the vault passphrase and the bundle passphrase.
     fn kw<I, S>(&self, args: I) -> Kw
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
-        for var in [
-            "KEYWARD_VAULT",
-            "KEYWARD_NEW_PASSPHRASE",
-            "KEYWARD_NOW",
-            "KEYWARD_BUNDLE_PASSPHRASE",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("KEYWARD_PASSPHRASE", PW)
-            .env("KEYWARD_CONFIG", self.tmp.path().join("no-config.toml"))
-            .env("RUST_BACKTRACE", "1")
+        let mut cmd = self.0.command(&[]);
+        cmd.env("RUST_BACKTRACE", "1")
             .arg("--vault")
-            .arg(&self.dir);
+            .arg(self.0.dir());
         Kw { cmd, input: None }
             .env("KEYWARD_BUNDLE_PASSPHRASE", BUNDLE_PW)
             .args(args)
@@ -248,7 +163,7 @@ impl TestVault {
 
     /// A path beside the vault.
     fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
+        self.0.path(name)
     }
 
     #[track_caller]
@@ -257,14 +172,14 @@ impl TestVault {
             .args(extra)
             .stdin(&format!("{secret}\n"))
             .run()
-            .ok();
+            .ok_quiet();
     }
 
     #[track_caller]
     fn get(&self, name: &str) -> String {
         self.kw(["get", name])
             .run()
-            .ok()
+            .ok_quiet()
             .stdout
             .trim_end()
             .to_string()
@@ -291,7 +206,7 @@ impl TestVault {
     /// `list --json` without the ids (a restore gives new ones).
     #[track_caller]
     fn content(&self) -> Vec<Value> {
-        let Value::Array(entries) = self.kw(["list", "--json"]).run().ok().json() else {
+        let Value::Array(entries) = self.kw(["list", "--json"]).run().ok_quiet().json() else {
             panic!("list --json is not an array");
         };
         entries
@@ -313,12 +228,12 @@ impl TestVault {
 
     #[track_caller]
     fn history(&self, name: &str) -> Value {
-        self.kw(["history", name, "--json"]).run().ok().json()
+        self.kw(["history", name, "--json"]).run().ok_quiet().json()
     }
 
     #[track_caller]
     fn audit(&self, name: Option<&str>) -> Vec<Value> {
-        let out = self.kw(["audit", "--json"]).args(name).run().ok();
+        let out = self.kw(["audit", "--json"]).args(name).run().ok_quiet();
         match out.json() {
             Value::Array(a) => a,
             other => panic!("audit --json is not an array: {other}"),
@@ -394,9 +309,11 @@ fn rich_vault() -> TestVault {
         v.kw(["rotate", "openai-prod", "--reason", reason])
             .stdin(&format!("{key}\n"))
             .run()
-            .ok();
+            .ok_quiet();
     }
-    v.kw(["revoke", "openai-prod", "--version", "1"]).run().ok();
+    v.kw(["revoke", "openai-prod", "--version", "1"])
+        .run()
+        .ok_quiet();
     v
 }
 
@@ -438,7 +355,7 @@ fn backup_then_restore_into_a_new_vault_gives_equal_content() {
     assert_eq!(src.content(), content);
 
     let dst = TestVault::new();
-    let out = dst.restore(&file, &["--replace"]).run().ok();
+    let out = dst.restore(&file, &["--replace"]).run().ok_quiet();
     assert!(
         out.stdout.starts_with("Restored 4 entries from ")
             && out.stdout.contains("replacing 0 entries")
@@ -469,7 +386,7 @@ fn backup_then_restore_into_a_new_vault_gives_equal_content() {
             audit.len()
         )
     );
-    dst.kw(["audit", "--verify"]).run().ok();
+    dst.kw(["audit", "--verify"]).run().ok_quiet();
     // Events follow the restored entry (its new id).
     assert_eq!(dst.audit(Some("openai-prod")), openai_events);
 
@@ -481,16 +398,22 @@ fn backup_then_restore_into_a_new_vault_gives_equal_content() {
     let field = dst
         .kw(["get", "aws-prod", "--field", "access_key_id"])
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(field.stdout.trim_end(), AWS_ID);
-    let region = dst.kw(["get", "aws-prod", "--field", "region"]).run().ok();
+    let region = dst
+        .kw(["get", "aws-prod", "--field", "region"])
+        .run()
+        .ok_quiet();
     assert_eq!(region.stdout.trim_end(), "eu-west-1");
-    let v2 = dst.kw(["get", "openai-prod", "--version", "2"]).run().ok();
+    let v2 = dst
+        .kw(["get", "openai-prod", "--version", "2"])
+        .run()
+        .ok_quiet();
     assert_eq!(v2.stdout.trim_end(), OPENAI_KEY_2);
     let revoked = dst
         .kw(["get", "openai-prod", "--version", "1"])
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(revoked.contains("revoked"), "{revoked}");
 
     // Fingerprints were recomputed with this vault's key: reuse is still refused.
@@ -498,18 +421,18 @@ fn backup_then_restore_into_a_new_vault_gives_equal_content() {
         .kw(["rotate", "openai-prod"])
         .stdin(&format!("{OPENAI_KEY_2}\n"))
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(reuse.contains("equals version 2"), "{reuse}");
     let same = dst
         .kw(["rotate", "openai-prod"])
         .stdin(&format!("{OPENAI_KEY_3}\n"))
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(same.contains("is the current key"), "{same}");
     // And the restored vault works as usual.
-    dst.kw(["rollback", "openai-prod"]).run().ok();
+    dst.kw(["rollback", "openai-prod"]).run().ok_quiet();
     assert_eq!(dst.get("openai-prod"), OPENAI_KEY_2);
-    dst.kw(["audit", "--verify"]).run().ok();
+    dst.kw(["audit", "--verify"]).run().ok_quiet();
 }
 
 #[test]
@@ -528,11 +451,11 @@ fn the_bundle_passphrase_file_comes_before_the_environment() {
 
     let dst = TestVault::new();
     // The env holds BUNDLE_PW: not the bundle's passphrase.
-    dst.restore(&file, &[]).run().fails(3);
+    dst.restore(&file, &[]).run().fails_clean(3);
     dst.restore(&file, &[])
         .env("KEYWARD_BUNDLE_PASSPHRASE", "from the file")
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(dst.get("k"), CUSTOM_KEY);
 
     // An empty passphrase is refused before anything is written.
@@ -543,7 +466,7 @@ fn the_bundle_passphrase_file_comes_before_the_environment() {
         .args(TINY_KDF)
         .arg_path_flag("--bundle-passphrase-file", &pass_file)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(!src.path("c.kwb").exists());
     assert_eq!(src.audit(None), before);
 }
@@ -572,7 +495,7 @@ fn merge_adds_free_names_skips_equal_ones_and_reports_conflicts() {
         OPENAI_KEY_2,
         &["--provider", "openai", "--primary"],
     );
-    let beta_before = b.kw(["show", "beta", "--json"]).run().ok().json();
+    let beta_before = b.kw(["show", "beta", "--json"]).run().ok_quiet().json();
     let audit_before = b.audit(None);
 
     // Merge is the default.
@@ -599,22 +522,24 @@ fn merge_adds_free_names_skips_equal_ones_and_reports_conflicts() {
 
     assert_eq!(b.names(), ["alpha", "beta", "delta", "gamma"]);
     // alpha as in the bundle, but not primary (delta stays the primary).
-    let alpha_here = b.kw(["show", "alpha", "--json"]).run().ok().json();
-    let alpha_there = a.kw(["show", "alpha", "--json"]).run().ok().json();
+    let alpha_here = b.kw(["show", "alpha", "--json"]).run().ok_quiet().json();
+    let alpha_there = a.kw(["show", "alpha", "--json"]).run().ok_quiet().json();
     assert_eq!(alpha_here["primary"], false);
     assert_eq!(alpha_here["created_at"], alpha_there["created_at"]);
     assert_eq!(
-        b.kw(["show", "delta", "--json"]).run().ok().json()["primary"],
+        b.kw(["show", "delta", "--json"]).run().ok_quiet().json()["primary"],
         true
     );
     assert_eq!(b.get("alpha"), OPENAI_KEY);
     // beta and gamma untouched.
     assert_eq!(
-        b.kw(["show", "beta", "--json"]).run().ok().json(),
+        b.kw(["show", "beta", "--json"]).run().ok_quiet().json(),
         beta_before
     );
     assert_eq!(b.get("gamma"), CUSTOM_KEY_2);
-    assert!(b.kw(["show", "gamma", "--json"]).run().ok().json()["tags"] == serde_json::json!([]));
+    assert!(
+        b.kw(["show", "gamma", "--json"]).run().ok_quiet().json()["tags"] == serde_json::json!([])
+    );
 
     // The log kept, plus one import event (the bundle's log is not carried over).
     let audit = b.audit(None);
@@ -635,7 +560,9 @@ fn merge_adds_free_names_skips_equal_ones_and_reports_conflicts() {
 
     // Both flags at once: a usage error, nothing restored.
     let state = b.state();
-    b.restore(&file, &["--merge", "--replace"]).run().fails(2);
+    b.restore(&file, &["--merge", "--replace"])
+        .run()
+        .fails_clean(2);
     assert_eq!(b.state(), state);
 }
 
@@ -644,7 +571,7 @@ fn merge_into_a_new_vault_restores_entries_but_not_the_log() {
     let (a, file) = abc_bundle();
     let content = a.content();
     let b = TestVault::new();
-    b.restore(&file, &[]).run().ok();
+    b.restore(&file, &[]).run().ok_quiet();
     assert_eq!(b.content(), content);
     let audit = b.audit(None);
     assert_eq!(audit.len(), 1);
@@ -665,10 +592,10 @@ fn replace_removes_every_entry_and_keeps_a_non_empty_log() {
     b.kw(["rotate", "beta"])
         .stdin(&format!("{OPENAI_KEY_2}\n"))
         .run()
-        .ok();
+        .ok_quiet();
     let audit_before = b.audit(None);
 
-    let out = b.restore(&file, &["--replace"]).run().ok();
+    let out = b.restore(&file, &["--replace"]).run().ok_quiet();
     assert!(
         out.stdout.starts_with("Restored 3 entries ")
             && out.stdout.contains("replacing 2 entries")
@@ -679,7 +606,7 @@ fn replace_removes_every_entry_and_keeps_a_non_empty_log() {
     assert!(
         b.kw(["get", "x"])
             .run()
-            .fails(4)
+            .fails_clean(4)
             .contains("no entry named 'x'")
     );
     assert_eq!(b.get("beta"), ANTHROPIC_KEY);
@@ -689,7 +616,7 @@ fn replace_removes_every_entry_and_keeps_a_non_empty_log() {
         .kw(["rotate", "beta", "--force"])
         .stdin(&format!("{OPENAI_KEY_3}\n"))
         .run()
-        .ok();
+        .ok_quiet();
     assert!(
         rotate_back.stdout.contains("version 2 is current"),
         "{rotate_back}"
@@ -703,7 +630,7 @@ fn replace_removes_every_entry_and_keeps_a_non_empty_log() {
         import["detail"],
         "restored 3 entries from a backup (replace: 2 removed)"
     );
-    b.kw(["audit", "--verify"]).run().ok();
+    b.kw(["audit", "--verify"]).run().ok_quiet();
 }
 
 // ---------------------------------------------------------------------------------
@@ -717,7 +644,7 @@ fn target() -> TestVault {
     b.kw(["rotate", "alpha"])
         .stdin(&format!("{OPENAI_KEY_3}\n"))
         .run()
-        .ok();
+        .ok_quiet();
     b
 }
 
@@ -731,7 +658,7 @@ fn a_wrong_bundle_passphrase_restores_nothing() {
             .restore(&file, flags)
             .env("KEYWARD_BUNDLE_PASSPHRASE", WRONG_PW)
             .run()
-            .fails(3);
+            .fails_clean(3);
         assert_eq!(
             line,
             format!(
@@ -745,13 +672,13 @@ fn a_wrong_bundle_passphrase_restores_nothing() {
     b.restore(&file, &["--replace"])
         .arg_path_flag("--bundle-passphrase-file", &pass_file)
         .run()
-        .fails(3);
+        .fails_clean(3);
     // The vault's own passphrase, wrong, is told apart from the bundle's.
     let vault_line = b
         .restore(&file, &["--replace"])
         .env("KEYWARD_PASSPHRASE", WRONG_PW)
         .run()
-        .fails(3);
+        .fails_clean(3);
     assert!(vault_line.contains("for the vault at"), "{vault_line}");
     assert_eq!(b.state(), before);
     assert_eq!(b.get("keep"), CUSTOM_KEY_2);
@@ -817,7 +744,7 @@ fn a_tampered_or_truncated_bundle_restores_nothing() {
     for (what, bytes) in &variants {
         std::fs::write(&bad, bytes).unwrap();
         for flags in [&["--replace"][..], &[]] {
-            let line = b.restore(&bad, flags).run().fails(7);
+            let line = b.restore(&bad, flags).run().fails_clean(7);
             assert!(
                 line.starts_with(&format!("keyward: the bundle {} ", bad.display()))
                     && line.ends_with("; nothing was restored"),
@@ -833,7 +760,7 @@ fn a_tampered_or_truncated_bundle_restores_nothing() {
     forged[HEADER_LEN + 3] ^= 0x01;
     redigest(&mut forged);
     std::fs::write(&bad, &forged).unwrap();
-    let line = b.restore(&bad, &["--replace"]).run().fails(7);
+    let line = b.restore(&bad, &["--replace"]).run().fails_clean(7);
     assert!(line.contains("failed authentication"), "{line}");
     // A header field altered with the checksum recomputed changes the derived key:
     // it reads as a wrong passphrase (exit 3), and restores nothing either.
@@ -842,14 +769,14 @@ fn a_tampered_or_truncated_bundle_restores_nothing() {
         forged[at] ^= 0x01;
         redigest(&mut forged);
         std::fs::write(&bad, &forged).unwrap();
-        b.restore(&bad, &["--replace"]).run().fails(3);
+        b.restore(&bad, &["--replace"]).run().fails_clean(3);
     }
     // A newer format is named as such.
     let mut newer = good.clone();
     newer[8] = 2;
     redigest(&mut newer);
     std::fs::write(&bad, &newer).unwrap();
-    let line = b.restore(&bad, &["--replace"]).run().fails(7);
+    let line = b.restore(&bad, &["--replace"]).run().fails_clean(7);
     assert!(
         line.contains("format 2") && line.contains("upgrade keyward"),
         "{line}"
@@ -858,7 +785,7 @@ fn a_tampered_or_truncated_bundle_restores_nothing() {
     assert_eq!(b.state(), before);
     assert_eq!(b.get("alpha"), OPENAI_KEY_3);
     // The good bundle still restores.
-    b.restore(&file, &["--replace"]).run().ok();
+    b.restore(&file, &["--replace"]).run().ok_quiet();
     assert_eq!(b.names(), ["alpha", "beta", "gamma"]);
 }
 
@@ -881,7 +808,7 @@ fn absurd_kdf_parameters_in_a_bundle_are_refused() {
         v[at..at + 4].copy_from_slice(&value.to_le_bytes());
         redigest(&mut v);
         std::fs::write(&bad, &v).unwrap();
-        let line = b.restore(&bad, &["--replace"]).run().fails(7);
+        let line = b.restore(&bad, &["--replace"]).run().fails_clean(7);
         assert!(
             line.contains("which keyward refuses to run") && line.contains(says),
             "{at}={value}: {line}"
@@ -900,7 +827,7 @@ fn absurd_kdf_parameters_in_a_bundle_are_refused() {
             .arg_path(&b.path("never.kwb"))
             .args(flags)
             .run()
-            .fails(2);
+            .fails_clean(2);
     }
     assert!(!b.path("never.kwb").exists());
     assert_eq!(b.state(), before);
@@ -987,6 +914,8 @@ fn a_failed_backup_writes_nothing_and_records_nothing() {
     assert!(!src.path("no").exists());
     assert_eq!(src.state(), before);
     // A bundle that is not there: nothing to read.
-    src.restore(&src.path("absent.kwb"), &[]).run().fails(1);
+    src.restore(&src.path("absent.kwb"), &[])
+        .run()
+        .fails_clean(1);
     assert_eq!(src.state(), before);
 }

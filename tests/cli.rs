@@ -5,32 +5,23 @@
 //! Every vault is created with a tiny KDF (1 MiB, 1 pass, 1 lane) so the whole file
 //! runs fast. The user's own `KEYWARD_*` variables never reach the child process.
 
+mod support {
+    pub mod cli;
+}
+
 use std::collections::BTreeMap;
-use std::fmt;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
+use support::cli::{Out, PW, TINY_KDF};
 use tempfile::TempDir;
 
-/// The passphrase of every test vault.
-const PW: &str = "correct horse battery staple";
 /// The passphrase `passwd` tests change to.
 const NEW_PW: &str = "a brand new passphrase for the vault";
 /// A passphrase that is not the vault's.
 const WRONG_PW: &str = "definitely not the passphrase";
-
-/// The smallest KDF `init` accepts; keeps every test fast.
-const TINY_KDF: [&str; 6] = [
-    "--kdf-memory-mib",
-    "1",
-    "--kdf-iterations",
-    "1",
-    "--kdf-parallelism",
-    "1",
-];
 
 // Fake keys of each provider's shape. Each holds a distinctive "canary" so a leak
 // anywhere is easy to catch.
@@ -90,35 +81,10 @@ const JSON_FIELDS: &[&str] = &[
 ];
 
 // ---------------------------------------------------------------------------
-// Running the binary
+// Running the binary (tests/support/cli.rs)
 // ---------------------------------------------------------------------------
 
-/// What one run of the binary produced.
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Display for Out {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}--------------",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 impl Out {
-    /// Asserts success with nothing on stderr.
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\n{self}");
-        assert!(self.stderr.is_empty(), "expected an empty stderr\n{self}");
-        self
-    }
-
     /// Asserts success; stderr may hold warnings (checked by the caller).
     #[track_caller]
     fn ok_with_stderr(self) -> Self {
@@ -127,17 +93,11 @@ impl Out {
         self
     }
 
-    /// Asserts a failure with `code`: nothing on stdout, exactly one stderr line
-    /// starting `keyward: `, no panic, no secret. Returns that line.
+    /// [`Out::error`] with a clean stderr (no panic, no secret); returns the line.
     #[track_caller]
-    fn fails(self, code: i32) -> String {
-        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
-        assert!(
-            self.stdout.is_empty(),
-            "a failure printed on stdout\n{self}"
-        );
-        assert_one_error_line(&self);
-        self.stderr.trim_end_matches('\n').to_string()
+    fn fails_clean(self, code: i32) -> String {
+        assert_clean_stderr(&self);
+        self.error(code)
     }
 
     /// Drops `init`'s weak-KDF warning line from stderr (printed before the vault is
@@ -150,13 +110,6 @@ impl Out {
             .map(|l| format!("{l}\n"))
             .collect();
         self
-    }
-
-    /// stdout parsed as JSON.
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not valid JSON ({e})\n{self}"))
     }
 }
 
@@ -173,32 +126,17 @@ fn assert_clean_stderr(out: &Out) {
     }
 }
 
-#[track_caller]
-fn assert_one_error_line(out: &Out) {
-    assert_clean_stderr(out);
-    assert!(
-        out.stderr.ends_with('\n') && out.stderr.lines().count() == 1,
-        "expected exactly one stderr line\n{out}"
-    );
-    assert!(
-        out.stderr.starts_with("keyward: "),
-        "the error does not start with 'keyward: '\n{out}"
-    );
-}
-
-/// A command line for the binary, with the user's `KEYWARD_*` variables removed.
+/// A command line for the binary ([`support::cli::command`]: the user's `KEYWARD_*`
+/// variables removed).
 struct Kw {
     cmd: Command,
-    input: Option<Vec<u8>>,
+    input: Option<String>,
 }
 
 fn keyward() -> Kw {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
-    cmd.env_remove("KEYWARD_VAULT")
-        .env_remove("KEYWARD_PASSPHRASE")
-        .env_remove("KEYWARD_NEW_PASSPHRASE")
-        // Would make a default panic print a backtrace: the binary must not.
-        .env("RUST_BACKTRACE", "1");
+    let mut cmd = support::cli::command();
+    // Would make a default panic print a backtrace: the binary must not.
+    cmd.env("RUST_BACKTRACE", "1");
     Kw { cmd, input: None }
 }
 
@@ -234,31 +172,12 @@ impl Kw {
 
     /// Pipes `text` on stdin, then closes it. Without this, stdin is /dev/null.
     fn stdin(mut self, text: &str) -> Self {
-        self.input = Some(text.as_bytes().to_vec());
+        self.input = Some(text.to_string());
         self
     }
 
-    fn run(mut self) -> Out {
-        self.cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(if self.input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            });
-        let mut child = self.cmd.spawn().expect("cannot start the keyward binary");
-        if let Some(input) = self.input.take() {
-            let mut stdin = child.stdin.take().expect("stdin is piped");
-            // The binary may exit before reading (wrong passphrase): ignore EPIPE.
-            let _ = stdin.write_all(&input);
-        }
-        let out = child.wait_with_output().expect("cannot wait for keyward");
-        Out {
-            code: out.status.code().expect("keyward was killed by a signal"),
-            stdout: String::from_utf8(out.stdout).expect("stdout is not UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is not UTF-8"),
-        }
+    fn run(self) -> Out {
+        support::cli::run(self.cmd, self.input.as_deref())
     }
 }
 
@@ -266,18 +185,22 @@ impl Kw {
 // Test vaults
 // ---------------------------------------------------------------------------
 
-/// A vault in its own temporary directory (`TMP/vault`), removed on drop.
-struct TestVault {
-    tmp: TempDir,
-    dir: PathBuf,
+/// A vault in its own temporary directory (`TMP/vault`), removed on drop: a
+/// [`support::cli::TestVault`], whose `tmp` and `dir` it derefs to.
+struct TestVault(support::cli::TestVault);
+
+impl std::ops::Deref for TestVault {
+    type Target = support::cli::TestVault;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl TestVault {
     /// A place for a vault; nothing is created yet.
     fn uninit() -> Self {
-        let tmp = TempDir::new().expect("cannot make a temporary directory");
-        let dir = tmp.path().join("vault");
-        Self { tmp, dir }
+        Self(support::cli::TestVault::uninit())
     }
 
     /// A vault created with the tiny KDF and [`PW`].
@@ -318,25 +241,25 @@ impl TestVault {
             .args(extra)
             .stdin(&format!("{secret}\n"))
             .run()
-            .ok()
+            .ok_quiet()
     }
 
     /// `get NAME`'s stdout; must succeed.
     #[track_caller]
     fn get(&self, name: &str) -> String {
-        self.kw(["get", name]).run().ok().stdout
+        self.kw(["get", name]).run().ok_quiet().stdout
     }
 
     /// `show NAME --json`, parsed; must succeed.
     #[track_caller]
     fn show(&self, name: &str) -> Value {
-        self.kw(["show", name, "--json"]).run().ok().json()
+        self.kw(["show", name, "--json"]).run().ok_quiet().json()
     }
 
     /// `list --json`, parsed; must succeed.
     #[track_caller]
     fn list_json(&self) -> Vec<Value> {
-        match self.kw(["list", "--json"]).run().ok().json() {
+        match self.kw(["list", "--json"]).run().ok_quiet().json() {
             Value::Array(a) => a,
             other => panic!("list --json is not an array: {other}"),
         }
@@ -347,7 +270,7 @@ impl TestVault {
     /// that opened the vault and then refused is checked with this, not bytes.)
     #[track_caller]
     fn state(&self) -> Value {
-        self.kw(["list", "--json"]).run().ok().json()
+        self.kw(["list", "--json"]).run().ok_quiet().json()
     }
 
     fn header_path(&self) -> PathBuf {
@@ -469,11 +392,11 @@ fn init_creates_a_private_vault_and_warns_about_a_weak_kdf() {
     // Files sled makes later (writes, a rekey, a passphrase change) are private too.
     v.add("openai-prod", OPENAI_KEY, &[]);
     v.get("openai-prod");
-    v.kw(["rekey"]).run().ok();
+    v.kw(["rekey"]).run().ok_quiet();
     v.kw(["passwd"])
         .env("KEYWARD_NEW_PASSPHRASE", NEW_PW)
         .run()
-        .ok();
+        .ok_quiet();
     assert_private(&v.dir);
 }
 
@@ -498,7 +421,7 @@ fn init_where_no_directory_can_be_made_exits_1() {
         .args(TINY_KDF)
         .run()
         .without_kdf_warning()
-        .fails(1);
+        .fails_clean(1);
     assert!(err.contains("cannot create"), "{err}");
 }
 
@@ -508,11 +431,11 @@ fn second_init_is_refused_and_changes_nothing() {
     v.add("openai-prod", OPENAI_KEY, &[]);
     let before = v.snapshot();
 
-    let err = v.init().run().fails(2);
+    let err = v.init().run().fails_clean(2);
     assert!(err.contains("already exists"), "{err}");
     assert!(err.contains(&v.dir.display().to_string()), "{err}");
     // With a different passphrase too: nothing is replaced.
-    v.init().pass(NEW_PW).run().fails(2);
+    v.init().pass(NEW_PW).run().fails_clean(2);
 
     assert_unchanged(&before, &v.snapshot(), "a second init");
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
@@ -532,7 +455,7 @@ fn init_refuses_out_of_range_kdf_flags_and_creates_nothing() {
             .args(flags)
             .args(["--kdf-parallelism", "1"])
             .run()
-            .fails(2);
+            .fails_clean(2);
         assert!(err.contains("--kdf"), "{err}");
         assert!(
             !v.dir.exists(),
@@ -540,7 +463,10 @@ fn init_refuses_out_of_range_kdf_flags_and_creates_nothing() {
             v.dir.display()
         );
     }
-    let err = v.kw(["init", "--kdf-memory-mib", "abc"]).run().fails(2);
+    let err = v
+        .kw(["init", "--kdf-memory-mib", "abc"])
+        .run()
+        .fails_clean(2);
     assert!(err.contains("--kdf-memory-mib"), "{err}");
     assert!(!v.dir.exists());
 }
@@ -551,7 +477,7 @@ fn init_kdf_flag_errors_do_not_blame_a_header() {
     let err = v
         .kw(["init", "--kdf-memory-mib", "1", "--kdf-iterations", "0"])
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(!err.contains("header"), "{err}");
 }
 
@@ -566,7 +492,7 @@ fn add_from_stdin_then_get_prints_exactly_the_secret() {
     assert_eq!(out.stdout, "Added claude (anthropic, prod, sk-a…f2Gh)\n");
     assert_no_secret(&out.stdout, "add");
 
-    let out = v.kw(["get", "claude"]).run().ok();
+    let out = v.kw(["get", "claude"]).run().ok_quiet();
     assert_eq!(out.stdout, format!("{ANTHROPIC_KEY}\n"));
 }
 
@@ -576,17 +502,20 @@ fn pasted_whitespace_and_crlf_are_stripped_and_only_the_first_line_is_read() {
     v.kw(["add", "pasted"])
         .stdin(&format!("  \t{OPENAI_KEY} \t\r\n"))
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(v.get("pasted"), format!("{OPENAI_KEY}\n"));
 
     v.kw(["add", "two-lines"])
         .stdin(&format!("{GEMINI_KEY}\r\nsecond line is not part of it\n"))
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(v.get("two-lines"), format!("{GEMINI_KEY}\n"));
 
     // No trailing newline at all works too.
-    v.kw(["add", "no-newline"]).stdin(GITHUB_KEY).run().ok();
+    v.kw(["add", "no-newline"])
+        .stdin(GITHUB_KEY)
+        .run()
+        .ok_quiet();
     assert_eq!(v.get("no-newline"), format!("{GITHUB_KEY}\n"));
 }
 
@@ -598,10 +527,10 @@ fn add_refuses_an_empty_secret() {
         if let Some(text) = input {
             kw = kw.stdin(text);
         }
-        let err = kw.run().fails(2);
+        let err = kw.run().fails_clean(2);
         assert!(err.contains("secret is empty"), "{err}");
     }
-    v.kw(["get", "empty"]).run().fails(4);
+    v.kw(["get", "empty"]).run().fails_clean(4);
 }
 
 #[test]
@@ -613,7 +542,7 @@ fn add_refuses_an_invalid_name() {
             .kw(["add", name, "--provider", "custom"])
             .stdin(CUSTOM_KEY)
             .run()
-            .fails(2);
+            .fails_clean(2);
         assert!(err.contains("invalid entry name"), "{err}");
     }
     assert_unchanged(&before, &v.snapshot(), "a refused add");
@@ -636,19 +565,21 @@ fn get_counts_as_a_use() {
     v.get("openai-prod");
     assert_eq!(v.show("openai-prod")["use_count"], 2);
     // Listing and showing are not uses.
-    v.kw(["list"]).run().ok();
+    v.kw(["list"]).run().ok_quiet();
     assert_eq!(v.show("openai-prod")["use_count"], 2);
 }
 
 #[test]
 fn get_of_a_missing_entry_exits_4() {
     let v = TestVault::new();
-    let err = v.kw(["get", "nothing-here"]).run().fails(4);
+    let err = v.kw(["get", "nothing-here"]).run().fails_clean(4);
     assert!(err.contains("nothing-here"), "{err}");
-    v.kw(["show", "nothing-here"]).run().fails(4);
-    v.kw(["edit", "nothing-here", "--note", "x"]).run().fails(4);
-    v.kw(["disable", "nothing-here"]).run().fails(4);
-    v.kw(["rm", "--yes", "nothing-here"]).run().fails(4);
+    v.kw(["show", "nothing-here"]).run().fails_clean(4);
+    v.kw(["edit", "nothing-here", "--note", "x"])
+        .run()
+        .fails_clean(4);
+    v.kw(["disable", "nothing-here"]).run().fails_clean(4);
+    v.kw(["rm", "--yes", "nothing-here"]).run().fails_clean(4);
 }
 
 #[test]
@@ -657,7 +588,7 @@ fn failed_get_field_records_no_use() {
     v.add("openai-prod", OPENAI_KEY, &[]);
     v.kw(["get", "openai-prod", "--field", "nope"])
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert_eq!(v.show("openai-prod")["use_count"], 0);
 }
 
@@ -673,7 +604,7 @@ fn add_refuses_a_taken_name() {
         .kw(["add", "openai-prod"])
         .stdin(OPENAI_KEY_2)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("'openai-prod'"), "{err}");
     assert!(err.contains("already exists"), "{err}");
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
@@ -688,19 +619,19 @@ fn add_refuses_a_wrong_format_key_unless_forced() {
         .kw(["add", "odd", "--provider", "openai"])
         .stdin(odd)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("OpenAI"), "{err}");
     assert!(err.contains("expected sk-"), "{err}");
     assert!(err.contains("--force"), "{err}");
     assert!(!err.contains(odd), "{err}");
-    v.kw(["get", "odd"]).run().fails(4);
+    v.kw(["get", "odd"]).run().fails_clean(4);
 
     // An Anthropic key declared as Gemini is refused the same way.
     let err = v
         .kw(["add", "mixed", "--provider", "gemini"])
         .stdin(ANTHROPIC_KEY)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("expected AIza"), "{err}");
 
     v.add("odd", odd, &["--provider", "openai", "--force"]);
@@ -715,7 +646,7 @@ fn add_refuses_an_unknown_provider() {
         .kw(["add", "x", "--provider", "nope"])
         .stdin(CUSTOM_KEY)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("unknown provider 'nope'"), "{err}");
     assert!(err.contains("openai, anthropic"), "{err}");
 }
@@ -746,7 +677,11 @@ fn add_infers_the_provider_from_the_key_prefix() {
 #[test]
 fn add_without_provider_and_unknown_prefix_is_refused_with_advice() {
     let v = TestVault::new();
-    let err = v.kw(["add", "mystery"]).stdin(CUSTOM_KEY).run().fails(2);
+    let err = v
+        .kw(["add", "mystery"])
+        .stdin(CUSTOM_KEY)
+        .run()
+        .fails_clean(2);
     assert!(err.contains("cannot tell the provider"), "{err}");
     assert!(err.contains("--provider"), "{err}");
     assert_eq!(v.state(), serde_json::json!([]));
@@ -772,7 +707,7 @@ fn listed_vault() -> TestVault {
 #[test]
 fn list_prints_a_table_with_masked_keys() {
     let v = listed_vault();
-    let out = v.kw(["list"]).run().ok();
+    let out = v.kw(["list"]).run().ok_quiet();
     assert_no_secret(&out.stdout, "list");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
@@ -808,13 +743,13 @@ fn list_prints_a_table_with_masked_keys() {
         assert!(line.contains("never"), "nothing was used yet: {line}");
     }
     // The alias works the same.
-    assert_eq!(v.kw(["ls"]).run().ok().stdout.lines().count(), 5);
+    assert_eq!(v.kw(["ls"]).run().ok_quiet().stdout.lines().count(), 5);
 }
 
 #[test]
 fn list_of_an_empty_vault_says_how_to_add() {
     let v = TestVault::new();
-    let out = v.kw(["list"]).run().ok();
+    let out = v.kw(["list"]).run().ok_quiet();
     assert!(out.stdout.starts_with("No entries yet."), "{out}");
     assert!(out.stdout.contains("keyward add"), "{out}");
     assert_eq!(v.list_json(), Vec::<Value>::new());
@@ -840,7 +775,7 @@ fn secrets_never_appear_in_list_or_show() {
         vec!["list", "--json"],
         vec!["list", "--provider", "openai"],
     ] {
-        seen.push(v.kw(&args).run().ok().stdout);
+        seen.push(v.kw(&args).run().ok_quiet().stdout);
     }
     for name in [
         "openai-prod",
@@ -849,8 +784,8 @@ fn secrets_never_appear_in_list_or_show() {
         "aws-prod",
         "custom-svc",
     ] {
-        seen.push(v.kw(["show", name]).run().ok().stdout);
-        seen.push(v.kw(["show", name, "--json"]).run().ok().stdout);
+        seen.push(v.kw(["show", name]).run().ok_quiet().stdout);
+        seen.push(v.kw(["show", name, "--json"]).run().ok_quiet().stdout);
     }
     for text in &seen {
         assert_no_secret(text, "list/show");
@@ -864,7 +799,7 @@ fn expired_entries_are_marked_expired_and_bad_dates_refused() {
     v.add("far", OPENAI_KEY_2, &["--expires", "2999-12-31"]);
     assert_eq!(v.show("old")["status"], "expired");
     assert_eq!(v.show("far")["status"], "active");
-    let table = v.kw(["list"]).run().ok().stdout;
+    let table = v.kw(["list"]).run().ok_quiet().stdout;
     let line = table.lines().find(|l| l.starts_with("old")).unwrap();
     assert!(line.contains("expired"), "{line}");
 
@@ -873,10 +808,10 @@ fn expired_entries_are_marked_expired_and_bad_dates_refused() {
             .kw(["add", "bad-date", "--expires", date])
             .stdin(ANTHROPIC_KEY)
             .run()
-            .fails(2);
+            .fails_clean(2);
         assert!(err.contains("YYYY-MM-DD"), "{err}");
     }
-    v.kw(["get", "bad-date"]).run().fails(4);
+    v.kw(["get", "bad-date"]).run().fails_clean(4);
 }
 
 #[test]
@@ -887,7 +822,7 @@ fn inactive_entries_stay_listed_and_marked_inactive() {
     let old = rows.iter().find(|r| r["name"] == "gemini-old").unwrap();
     assert_eq!(old["active"], false);
     assert_eq!(old["status"], "inactive");
-    let table = v.kw(["list"]).run().ok().stdout;
+    let table = v.kw(["list"]).run().ok_quiet().stdout;
     let line = table.lines().find(|l| l.starts_with("gemini-old")).unwrap();
     assert!(line.contains("inactive"), "{line}");
 }
@@ -898,7 +833,7 @@ fn list_filters_by_provider_and_env() {
     let names = |args: &[&str]| -> Vec<String> {
         let mut all = vec!["list", "--json"];
         all.extend_from_slice(args);
-        match v.kw(all).run().ok().json() {
+        match v.kw(all).run().ok_quiet().json() {
             Value::Array(a) => a
                 .iter()
                 .map(|e| e["name"].as_str().unwrap().to_string())
@@ -923,14 +858,14 @@ fn list_filters_by_provider_and_env() {
     assert!(names(&["--provider", "groq"]).is_empty());
 
     // The table filters too, keeping its header.
-    let out = v.kw(["list", "--env", "prod"]).run().ok();
+    let out = v.kw(["list", "--env", "prod"]).run().ok_quiet();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert!(lines[0].starts_with("NAME"));
-    let out = v.kw(["list", "--provider", "groq"]).run().ok();
+    let out = v.kw(["list", "--provider", "groq"]).run().ok_quiet();
     assert_eq!(out.stdout.lines().count(), 1, "only the header: {out}");
 
-    let err = v.kw(["list", "--provider", "nope"]).run().fails(2);
+    let err = v.kw(["list", "--provider", "nope"]).run().fails_clean(2);
     assert!(err.contains("unknown provider 'nope'"), "{err}");
 }
 
@@ -1020,7 +955,7 @@ fn show_json_has_every_metadata_field() {
     assert!(key.starts_with("sk-p…") && key.ends_with("0Qp"), "{key}");
 
     // The text view shows the same things, key masked.
-    let out = v.kw(["show", "openai-staging"]).run().ok();
+    let out = v.kw(["show", "openai-staging"]).run().ok_quiet();
     assert_no_secret(&out.stdout, "show");
     for (label, value) in [
         ("name", "openai-staging"),
@@ -1078,7 +1013,7 @@ fn each_provider_has_its_default_env_var_and_var_overrides_it() {
         assert_eq!(v.show(name)["env_var"], var, "{name}");
     }
     // The default base URL is shown as such when none was given.
-    let out = v.kw(["show", "o"]).run().ok();
+    let out = v.kw(["show", "o"]).run().ok_quiet();
     assert!(
         out.stdout
             .contains("base url     https://api.openai.com/v1 (default)"),
@@ -1097,19 +1032,25 @@ fn edit_renames_an_entry() {
     v.add("taken", OPENAI_KEY_2, &[]);
     let id = v.show("old-name")["id"].clone();
 
-    let err = v.kw(["edit", "old-name", "--name", "taken"]).run().fails(2);
+    let err = v
+        .kw(["edit", "old-name", "--name", "taken"])
+        .run()
+        .fails_clean(2);
     assert!(err.contains("'taken'"), "{err}");
     let err = v
         .kw(["edit", "old-name", "--name", "bad name"])
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("invalid entry name"), "{err}");
 
-    let out = v.kw(["edit", "old-name", "--name", "new-name"]).run().ok();
+    let out = v
+        .kw(["edit", "old-name", "--name", "new-name"])
+        .run()
+        .ok_quiet();
     assert_eq!(out.stdout, "Updated new-name\n");
-    let err = v.kw(["get", "old-name"]).run().fails(4);
+    let err = v.kw(["get", "old-name"]).run().fails_clean(4);
     assert!(err.contains("'old-name'"), "{err}");
-    v.kw(["show", "old-name"]).run().fails(4);
+    v.kw(["show", "old-name"]).run().fails_clean(4);
     assert_eq!(v.get("new-name"), format!("{OPENAI_KEY}\n"));
     assert_eq!(v.show("new-name")["id"], id);
     // The old name is free again.
@@ -1128,14 +1069,14 @@ fn edit_secret_stdin_replaces_the_secret() {
     v.kw(["edit", "openai-prod", "--secret-stdin"])
         .stdin("not-a-key-CUSTcanary-value\n")
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
 
     let out = v
         .kw(["edit", "openai-prod", "--secret-stdin"])
         .stdin(&format!("  {OPENAI_KEY_2}\r\n"))
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(out.stdout, "Updated openai-prod\n");
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY_2}\n"));
     let after = v.show("openai-prod");
@@ -1150,13 +1091,15 @@ fn edit_secret_sets_rotated_at() {
     let v = TestVault::new();
     v.add("openai-prod", OPENAI_KEY, &[]);
     // A metadata change is not a rotation.
-    v.kw(["edit", "openai-prod", "--note", "n"]).run().ok();
+    v.kw(["edit", "openai-prod", "--note", "n"])
+        .run()
+        .ok_quiet();
     assert_eq!(v.show("openai-prod")["rotated_at"], Value::Null);
 
     v.kw(["edit", "openai-prod", "--secret-stdin"])
         .stdin(OPENAI_KEY_2)
         .run()
-        .ok();
+        .ok_quiet();
     let s = v.show("openai-prod");
     assert!(
         s["rotated_at"]
@@ -1164,7 +1107,7 @@ fn edit_secret_sets_rotated_at() {
             .is_some_and(|t| t.ends_with(" UTC")),
         "{s}"
     );
-    let out = v.kw(["show", "openai-prod"]).run().ok();
+    let out = v.kw(["show", "openai-prod"]).run().ok_quiet();
     assert!(
         out.stdout
             .lines()
@@ -1184,10 +1127,13 @@ fn edit_secret_keeps_extra_fields() {
     v.kw(["edit", "svc", "--secret-stdin"])
         .stdin("another-custom-value-0099")
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(v.show("svc")["fields"], serde_json::json!(["account"]));
     assert_eq!(
-        v.kw(["get", "svc", "--field", "account"]).run().ok().stdout,
+        v.kw(["get", "svc", "--field", "account"])
+            .run()
+            .ok_quiet()
+            .stdout,
         "acme-42\n"
     );
 }
@@ -1209,10 +1155,13 @@ fn edit_field_without_secret_keeps_the_key() {
         "zone=eu",
     ])
     .run()
-    .ok();
+    .ok_quiet();
     assert_eq!(v.get("svc"), format!("{CUSTOM_KEY}\n"));
     assert_eq!(
-        v.kw(["get", "svc", "--field", "account"]).run().ok().stdout,
+        v.kw(["get", "svc", "--field", "account"])
+            .run()
+            .ok_quiet()
+            .stdout,
         "acme-43\n"
     );
     assert_eq!(
@@ -1231,10 +1180,12 @@ fn edit_metadata_flags() {
     );
     assert_eq!(v.show("openai-prod")["expires_at"], "2099-01-31");
 
-    v.kw(["edit", "openai-prod", "--no-expires"]).run().ok();
+    v.kw(["edit", "openai-prod", "--no-expires"])
+        .run()
+        .ok_quiet();
     assert_eq!(v.show("openai-prod")["expires_at"], Value::Null);
 
-    v.kw(["edit", "openai-prod", "--tag", "c"]).run().ok();
+    v.kw(["edit", "openai-prod", "--tag", "c"]).run().ok_quiet();
     assert_eq!(v.show("openai-prod")["tags"], serde_json::json!(["c"]));
 
     v.kw([
@@ -1250,7 +1201,7 @@ fn edit_metadata_flags() {
         "2098-02-28",
     ])
     .run()
-    .ok();
+    .ok_quiet();
     let s = v.show("openai-prod");
     assert_eq!(s["environment"], "staging");
     assert_eq!(s["notes"], "moved");
@@ -1263,7 +1214,7 @@ fn edit_metadata_flags() {
     let err = v
         .kw(["edit", "openai-prod", "--expires", "someday"])
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
     // --no-expires and --expires together are a usage error.
     v.kw([
@@ -1274,7 +1225,7 @@ fn edit_metadata_flags() {
         "2099-01-01",
     ])
     .run()
-    .fails(2);
+    .fails_clean(2);
     assert_eq!(v.show("openai-prod")["expires_at"], "2098-02-28");
 }
 
@@ -1283,7 +1234,7 @@ fn edit_without_flags_is_refused() {
     let v = TestVault::new();
     v.add("openai-prod", OPENAI_KEY, &[]);
     let before = v.state();
-    let err = v.kw(["edit", "openai-prod"]).run().fails(2);
+    let err = v.kw(["edit", "openai-prod"]).run().fails_clean(2);
     assert!(err.contains("nothing to change"), "{err}");
     assert_eq!(v.state(), before, "edit with no flags changed the entry");
 }
@@ -1292,14 +1243,14 @@ fn edit_without_flags_is_refused() {
 fn enable_and_disable_toggle_the_status() {
     let v = TestVault::new();
     v.add("openai-prod", OPENAI_KEY, &[]);
-    let out = v.kw(["disable", "openai-prod"]).run().ok();
+    let out = v.kw(["disable", "openai-prod"]).run().ok_quiet();
     assert_eq!(out.stdout, "Disabled openai-prod\n");
     let s = v.show("openai-prod");
     assert_eq!(s["active"], false);
     assert_eq!(s["status"], "inactive");
     assert_eq!(v.list_json().len(), 1, "disabled entries stay listed");
 
-    let out = v.kw(["enable", "openai-prod"]).run().ok();
+    let out = v.kw(["enable", "openai-prod"]).run().ok_quiet();
     assert_eq!(out.stdout, "Enabled openai-prod\n");
     let s = v.show("openai-prod");
     assert_eq!(s["active"], true);
@@ -1308,7 +1259,7 @@ fn enable_and_disable_toggle_the_status() {
     // An entry added --inactive can be enabled.
     v.add("later", ANTHROPIC_KEY, &["--inactive"]);
     assert_eq!(v.show("later")["status"], "inactive");
-    v.kw(["enable", "later"]).run().ok();
+    v.kw(["enable", "later"]).run().ok_quiet();
     assert_eq!(v.show("later")["status"], "active");
 }
 
@@ -1352,7 +1303,7 @@ fn a_new_primary_demotes_the_old_one_of_the_same_provider_and_env() {
     assert_eq!(v.show("openai-dev")["primary"], true);
     assert_eq!(v.show("claude")["primary"], true);
 
-    v.kw(["edit", "openai-a", "--no-primary"]).run().ok();
+    v.kw(["edit", "openai-a", "--no-primary"]).run().ok_quiet();
     assert_eq!(v.show("openai-a")["primary"], false);
 }
 
@@ -1365,11 +1316,14 @@ fn rm_without_yes_on_a_pipe_is_refused() {
     let v = TestVault::new();
     v.add("openai-prod", OPENAI_KEY, &[]);
     let before = v.state();
-    let err = v.kw(["rm", "openai-prod"]).run().fails(2);
+    let err = v.kw(["rm", "openai-prod"]).run().fails_clean(2);
     assert!(err.contains("--yes"), "{err}");
     assert!(err.contains("openai-prod"), "{err}");
     // Piping "y" is not a confirmation either.
-    v.kw(["rm", "openai-prod"]).stdin("y\n").run().fails(2);
+    v.kw(["rm", "openai-prod"])
+        .stdin("y\n")
+        .run()
+        .fails_clean(2);
     assert_eq!(v.state(), before, "a refused rm changed the vault");
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
 }
@@ -1379,15 +1333,15 @@ fn rm_yes_deletes_the_entry() {
     let v = TestVault::new();
     v.add("openai-prod", OPENAI_KEY, &[]);
     v.add("claude", ANTHROPIC_KEY, &[]);
-    let out = v.kw(["rm", "--yes", "openai-prod"]).run().ok();
+    let out = v.kw(["rm", "--yes", "openai-prod"]).run().ok_quiet();
     assert_eq!(out.stdout, "Deleted openai-prod\n");
-    v.kw(["get", "openai-prod"]).run().fails(4);
-    v.kw(["rm", "-y", "openai-prod"]).run().fails(4);
+    v.kw(["get", "openai-prod"]).run().fails_clean(4);
+    v.kw(["rm", "-y", "openai-prod"]).run().fails_clean(4);
     let names: Vec<_> = v.list_json().iter().map(|e| e["name"].clone()).collect();
     assert_eq!(names, ["claude"]);
     assert_eq!(v.get("claude"), format!("{ANTHROPIC_KEY}\n"));
     // The alias, and the name can be reused.
-    v.kw(["remove", "--yes", "claude"]).run().ok();
+    v.kw(["remove", "--yes", "claude"]).run().ok_quiet();
     v.add("openai-prod", OPENAI_KEY_2, &[]);
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY_2}\n"));
 }
@@ -1418,7 +1372,7 @@ fn a_wrong_passphrase_exits_3_and_changes_no_file() {
         ),
     ];
     for (what, kw) in runs {
-        let err = kw.pass(WRONG_PW).run().fails(3);
+        let err = kw.pass(WRONG_PW).run().fails_clean(3);
         assert!(err.contains("wrong passphrase"), "{what}: {err}");
         assert_unchanged(&before, &v.snapshot(), what);
     }
@@ -1432,14 +1386,14 @@ fn a_wrong_passphrase_exits_3_and_changes_no_file() {
 #[test]
 fn an_empty_passphrase_is_refused() {
     let v = TestVault::uninit();
-    let err = v.init().pass("").run().fails(2);
+    let err = v.init().pass("").run().fails_clean(2);
     assert!(err.contains("empty passphrase"), "{err}");
     assert!(!v.dir.exists(), "a refused init created the vault");
 
     let v = TestVault::new();
     v.add("openai-prod", OPENAI_KEY, &[]);
     let before = v.snapshot();
-    let err = v.kw(["list"]).pass("").run().fails(2);
+    let err = v.kw(["list"]).pass("").run().fails_clean(2);
     assert!(err.contains("empty passphrase"), "{err}");
     let empty = v.file("empty.txt", "\n");
     let err = v
@@ -1447,7 +1401,7 @@ fn an_empty_passphrase_is_refused() {
         .arg_path(&empty)
         .env_remove("KEYWARD_PASSPHRASE")
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("empty passphrase"), "{err}");
     assert_unchanged(&before, &v.snapshot(), "an empty passphrase");
     // passwd refuses an empty new one and keeps the old.
@@ -1455,7 +1409,7 @@ fn an_empty_passphrase_is_refused() {
         .kw(["passwd"])
         .env("KEYWARD_NEW_PASSPHRASE", "")
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("empty passphrase"), "{err}");
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
 }
@@ -1480,9 +1434,9 @@ fn passphrase_file_uses_its_first_line() {
     with_file(&["add", "openai-prod"], &file)
         .stdin(OPENAI_KEY)
         .run()
-        .ok();
+        .ok_quiet();
     for f in [&file, &crlf, &bare] {
-        let out = with_file(&["get", "openai-prod"], f).run().ok();
+        let out = with_file(&["get", "openai-prod"], f).run().ok_quiet();
         assert_eq!(out.stdout, format!("{OPENAI_KEY}\n"));
     }
     // The same vault opens with the env variable: the file held exactly PW.
@@ -1494,11 +1448,11 @@ fn passphrase_file_uses_its_first_line() {
         .args(["list", "--json", "--passphrase-file"])
         .arg_path(&file)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(out.json().as_array().unwrap().len(), 1);
     // A file whose first line is another passphrase is a wrong passphrase.
     let wrong = v.file("wrong.txt", &format!("{WRONG_PW}\n{PW}\n"));
-    with_file(&["list"], &wrong).run().fails(3);
+    with_file(&["list"], &wrong).run().fails_clean(3);
 }
 
 #[test]
@@ -1511,7 +1465,7 @@ fn a_missing_passphrase_file_is_a_one_line_error() {
         .args(["list", "--passphrase-file"])
         .arg_path(&missing)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("cannot read the passphrase file"), "{err}");
     assert!(err.contains("no-such-file.txt"), "{err}");
 
@@ -1519,9 +1473,9 @@ fn a_missing_passphrase_file_is_a_one_line_error() {
         .kw(["passwd", "--new-passphrase-file"])
         .arg_path(&missing)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("no-such-file.txt"), "{err}");
-    v.kw(["list"]).run().ok();
+    v.kw(["list"]).run().ok_quiet();
 }
 
 /// The documented order is KEYWARD_PASSPHRASE, then --passphrase-file, then a prompt.
@@ -1533,7 +1487,7 @@ fn the_env_variable_comes_before_the_passphrase_file() {
         .arg_path(&file)
         .pass(PW)
         .run()
-        .ok();
+        .ok_quiet();
 }
 
 // ---------------------------------------------------------------------------
@@ -1557,7 +1511,7 @@ fn commands_without_a_vault_exit_6_and_say_to_run_init() {
             .pass(PW)
             .args(&args)
             .run()
-            .fails(6);
+            .fails_clean(6);
         assert!(err.contains("keyward init"), "{err}");
         assert!(err.contains(&tmp.path().display().to_string()), "{err}");
     }
@@ -1567,7 +1521,7 @@ fn commands_without_a_vault_exit_6_and_say_to_run_init() {
         .pass(PW)
         .args(["list"])
         .run()
-        .fails(6);
+        .fails_clean(6);
     assert!(err.contains(&tmp.path().display().to_string()), "{err}");
     assert_eq!(
         before,
@@ -1593,9 +1547,9 @@ fn keyward_vault_env_variable_selects_the_vault() {
     kw().args(["add", "openai-prod"])
         .stdin(OPENAI_KEY)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(
-        kw().args(["get", "openai-prod"]).run().ok().stdout,
+        kw().args(["get", "openai-prod"]).run().ok_quiet().stdout,
         format!("{OPENAI_KEY}\n")
     );
     // --vault wins over KEYWARD_VAULT.
@@ -1604,7 +1558,7 @@ fn keyward_vault_env_variable_selects_the_vault() {
         .arg_path(&other)
         .args(["list"])
         .run()
-        .fails(6);
+        .fails_clean(6);
 }
 
 // ---------------------------------------------------------------------------
@@ -1632,12 +1586,12 @@ fn every_command_fails_without_writing(v: &TestVault, code: i32, needle: &str) {
         ("list (wrong passphrase)", v.kw(["list"]).pass(WRONG_PW)),
     ];
     for (what, kw) in runs {
-        let err = kw.run().fails(code);
+        let err = kw.run().fails_clean(code);
         assert!(err.contains(needle), "{what}: {err}");
         assert_unchanged(&before, &v.snapshot(), what);
     }
     // init refuses too: there is something there.
-    v.init().run().fails(2);
+    v.init().run().fails_clean(2);
     assert_unchanged(&before, &v.snapshot(), "init");
 }
 
@@ -1688,16 +1642,20 @@ fn a_vault_open_in_another_process_exits_5() {
     let pass = keyward::Passphrase::new(PW.into()).unwrap();
     let held = keyward::Vault::open(&v.dir, &pass).expect("the library opens the vault");
 
-    let err = v.kw(["list"]).run().fails(5);
+    let err = v.kw(["list"]).run().fails_clean(5);
     assert!(err.contains("is open in another keyward process"), "{err}");
-    let err = v.kw(["get", "openai-prod"]).run().fails(5);
+    let err = v.kw(["get", "openai-prod"]).run().fails_clean(5);
     assert!(err.contains("is open in another keyward process"), "{err}");
-    let err = v.kw(["add", "claude"]).stdin(ANTHROPIC_KEY).run().fails(5);
+    let err = v
+        .kw(["add", "claude"])
+        .stdin(ANTHROPIC_KEY)
+        .run()
+        .fails_clean(5);
     assert!(err.contains("is open in another keyward process"), "{err}");
 
     drop(held);
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
-    v.kw(["get", "claude"]).run().fails(4);
+    v.kw(["get", "claude"]).run().fails_clean(4);
 }
 
 // ---------------------------------------------------------------------------
@@ -1736,19 +1694,19 @@ const FULL_SECRETS: [(&str, &str); 4] = [
 #[track_caller]
 fn assert_full_secrets(v: &TestVault, pass: &str) {
     for (name, secret) in FULL_SECRETS {
-        let out = v.kw(["get", name]).pass(pass).run().ok();
+        let out = v.kw(["get", name]).pass(pass).run().ok_quiet();
         assert_eq!(out.stdout, format!("{secret}\n"), "{name}");
     }
     let out = v
         .kw(["get", "aws-prod", "--field", "access_key_id"])
         .pass(pass)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(out.stdout, format!("{AWS_ID}\n"));
 }
 
 fn list_json_with(v: &TestVault, pass: &str) -> Value {
-    v.kw(["list", "--json"]).pass(pass).run().ok().json()
+    v.kw(["list", "--json"]).pass(pass).run().ok_quiet().json()
 }
 
 #[test]
@@ -1760,11 +1718,11 @@ fn passwd_with_a_new_passphrase_file() {
         .kw(["passwd", "--new-passphrase-file"])
         .arg_path(&file)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(out.stdout, "Passphrase changed.\n");
     assert!(!v.dir.join("header.new").exists());
 
-    let err = v.kw(["list"]).run().fails(3);
+    let err = v.kw(["list"]).run().fails_clean(3);
     assert!(err.contains("wrong passphrase"), "{err}");
     assert_eq!(list_json_with(&v, NEW_PW), listed);
     assert_full_secrets(&v, NEW_PW);
@@ -1775,9 +1733,9 @@ fn passwd_with_a_new_passphrase_file() {
         .pass(NEW_PW)
         .env("KEYWARD_NEW_PASSPHRASE", WRONG_PW)
         .run()
-        .ok();
-    v.kw(["list"]).pass(WRONG_PW).run().fails(3);
-    v.kw(["list"]).pass(NEW_PW).run().fails(3);
+        .ok_quiet();
+    v.kw(["list"]).pass(WRONG_PW).run().fails_clean(3);
+    v.kw(["list"]).pass(NEW_PW).run().fails_clean(3);
     assert_full_secrets(&v, PW);
 }
 
@@ -1788,8 +1746,8 @@ fn passwd_with_the_new_passphrase_env_variable() {
     v.kw(["passwd"])
         .env("KEYWARD_NEW_PASSPHRASE", NEW_PW)
         .run()
-        .ok();
-    v.kw(["get", "claude"]).run().fails(3);
+        .ok_quiet();
+    v.kw(["get", "claude"]).run().fails_clean(3);
     assert_eq!(list_json_with(&v, NEW_PW), listed);
     assert_full_secrets(&v, NEW_PW);
     // And the vault keeps working for writes under the new passphrase.
@@ -1797,9 +1755,13 @@ fn passwd_with_the_new_passphrase_env_variable() {
         .pass(NEW_PW)
         .stdin(OPENAI_KEY_2)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(
-        v.kw(["get", "openai-2"]).pass(NEW_PW).run().ok().stdout,
+        v.kw(["get", "openai-2"])
+            .pass(NEW_PW)
+            .run()
+            .ok_quiet()
+            .stdout,
         format!("{OPENAI_KEY_2}\n")
     );
 }
@@ -1815,7 +1777,7 @@ fn rekey_keeps_every_entry_secret_and_metadata() {
     let shown: Vec<Value> = FULL_SECRETS.iter().map(|(n, _)| v.show(n)).collect();
     let header = std::fs::read(v.header_path()).unwrap();
 
-    let out = v.kw(["rekey"]).run().ok();
+    let out = v.kw(["rekey"]).run().ok_quiet();
     assert_eq!(out.stdout, "New data key; 4 entries re-sealed.\n");
     assert!(!v.dir.join("header.new").exists());
     assert_ne!(
@@ -1830,18 +1792,20 @@ fn rekey_keeps_every_entry_secret_and_metadata() {
     assert_full_secrets(&v, PW);
 
     // Twice in a row, then writes, still fine; the passphrase did not change.
-    v.kw(["rekey"]).run().ok();
-    v.kw(["edit", "claude", "--name", "claude-2"]).run().ok();
-    v.kw(["rekey"]).run().ok();
+    v.kw(["rekey"]).run().ok_quiet();
+    v.kw(["edit", "claude", "--name", "claude-2"])
+        .run()
+        .ok_quiet();
+    v.kw(["rekey"]).run().ok_quiet();
     assert_eq!(v.get("claude-2"), format!("{ANTHROPIC_KEY}\n"));
-    v.kw(["get", "claude"]).run().fails(4);
-    v.kw(["list"]).pass(WRONG_PW).run().fails(3);
+    v.kw(["get", "claude"]).run().fails_clean(4);
+    v.kw(["list"]).pass(WRONG_PW).run().fails_clean(3);
 }
 
 #[test]
 fn rekey_of_an_empty_vault() {
     let v = TestVault::new();
-    let out = v.kw(["rekey"]).run().ok();
+    let out = v.kw(["rekey"]).run().ok_quiet();
     assert_eq!(out.stdout, "New data key; 0 entries re-sealed.\n");
     v.add("openai-prod", OPENAI_KEY, &[]);
     assert_eq!(v.get("openai-prod"), format!("{OPENAI_KEY}\n"));
@@ -1872,7 +1836,7 @@ fn usage_errors_are_one_line_with_exit_2() {
         ),
         (vec!["get", "openai-prod", "--field"], "--field"),
     ] {
-        let err = v.kw(&args).run().fails(2);
+        let err = v.kw(&args).run().fails_clean(2);
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(err.contains("keyward --help"), "{args:?}: {err}");
     }
@@ -1882,24 +1846,24 @@ fn usage_errors_are_one_line_with_exit_2() {
 #[test]
 fn a_missing_argument_is_named() {
     let v = TestVault::new();
-    let err = v.kw(["get"]).run().fails(2);
+    let err = v.kw(["get"]).run().fails_clean(2);
     assert!(err.contains("NAME"), "{err}");
 }
 
 #[test]
 fn help_and_version_exit_0() {
-    let out = keyward().args(["--help"]).run().ok();
+    let out = keyward().args(["--help"]).run().ok_quiet();
     assert!(out.stdout.contains("Usage:"), "{out}");
     for cmd in [
         "init", "add", "get", "list", "show", "edit", "rm", "passwd", "rekey",
     ] {
         assert!(out.stdout.contains(cmd), "--help lacks {cmd}\n{out}");
     }
-    let out = keyward().args(["get", "--help"]).run().ok();
+    let out = keyward().args(["get", "--help"]).run().ok_quiet();
     assert!(out.stdout.contains("--field"), "{out}");
-    let out = keyward().args(["help", "add"]).run().ok();
+    let out = keyward().args(["help", "add"]).run().ok_quiet();
     assert!(out.stdout.contains("--provider"), "{out}");
-    let out = keyward().args(["--version"]).run().ok();
+    let out = keyward().args(["--version"]).run().ok_quiet();
     assert_eq!(
         out.stdout,
         format!("keyward {}\n", env!("CARGO_PKG_VERSION"))
@@ -1931,7 +1895,7 @@ fn aws_entries_keep_their_fields() {
     );
     assert_eq!(v.get("aws-prod"), format!("{AWS_SECRET}\n"));
     for (field, value) in [("access_key_id", AWS_ID), ("region", "us-east-1")] {
-        let out = v.kw(["get", "aws-prod", "--field", field]).run().ok();
+        let out = v.kw(["get", "aws-prod", "--field", field]).run().ok_quiet();
         assert_eq!(out.stdout, format!("{value}\n"));
     }
     let s = v.show("aws-prod");
@@ -1939,12 +1903,18 @@ fn aws_entries_keep_their_fields() {
     assert_eq!(s["env_var"], "AWS_SECRET_ACCESS_KEY");
     assert_eq!(s["fields"], serde_json::json!(["access_key_id", "region"]));
 
-    let err = v.kw(["get", "aws-prod", "--field", "nope"]).run().fails(2);
+    let err = v
+        .kw(["get", "aws-prod", "--field", "nope"])
+        .run()
+        .fails_clean(2);
     assert!(err.contains("'nope'"), "{err}");
     assert!(err.contains("access_key_id, region"), "{err}");
 
     v.add("plain", OPENAI_KEY, &[]);
-    let err = v.kw(["get", "plain", "--field", "region"]).run().fails(2);
+    let err = v
+        .kw(["get", "plain", "--field", "region"])
+        .run()
+        .fails_clean(2);
     assert!(err.contains("none"), "{err}");
 }
 
@@ -1961,7 +1931,7 @@ fn aws_entries_need_an_access_key_id() {
             .args(&fields)
             .stdin(AWS_SECRET)
             .run()
-            .fails(2);
+            .fails_clean(2);
         assert!(err.contains("access_key_id"), "{fields:?}: {err}");
         assert!(err.contains("--force"), "{err}");
     }
@@ -1971,21 +1941,21 @@ fn aws_entries_need_an_access_key_id() {
         .args(["--field", &format!("access_key_id={AWS_ID}")])
         .stdin(&AWS_SECRET[..39])
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("40-character"), "{err}");
     // A --field without '=' is a usage error.
     let err = v
         .kw(["add", "aws-prod", "--provider", "aws", "--field", "region"])
         .stdin(AWS_SECRET)
         .run()
-        .fails(2);
+        .fails_clean(2);
     assert!(err.contains("NAME=VALUE"), "{err}");
     assert_eq!(
         v.state(),
         serde_json::json!([]),
         "a refused add stored something"
     );
-    v.kw(["get", "aws-prod"]).run().fails(4);
+    v.kw(["get", "aws-prod"]).run().fails_clean(4);
 }
 
 // ---------------------------------------------------------------------------
@@ -1997,7 +1967,11 @@ fn aws_entries_need_an_access_key_id() {
 #[test]
 fn no_subcommand_without_a_terminal_says_the_view_needs_one() {
     let v = TestVault::uninit();
-    let err = keyward().args(["--vault"]).arg_path(&v.dir).run().fails(2);
+    let err = keyward()
+        .args(["--vault"])
+        .arg_path(&v.dir)
+        .run()
+        .fails_clean(2);
     assert!(err.contains("needs a terminal"), "{err}");
     assert!(!v.dir.exists(), "nothing was created");
 }

@@ -8,30 +8,23 @@
 //! tiny KDF; the user's own `KEYWARD_*` variables and config file never reach the
 //! child. Servers listen on 127.0.0.1 only.
 
+mod support {
+    pub mod cli;
+}
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
-use std::{fmt, thread};
 
 use keyward::store::{Batch, Tree};
 use keyward::{Passphrase, Vault};
 use serde_json::{Value, json};
-use tempfile::TempDir;
+use support::cli::{Out, PW};
 
-const PW: &str = "lifecycle passphrase for the cli";
 const NEW_PW: &str = "another lifecycle passphrase";
-
-const TINY_KDF: [&str; 6] = [
-    "--kdf-memory-mib",
-    "1",
-    "--kdf-iterations",
-    "1",
-    "--kdf-parallelism",
-    "1",
-];
 
 /// 2025-06-15 12:00 UTC: the clock of most tests.
 const T0: i64 = 1_749_988_800;
@@ -44,63 +37,16 @@ fn key(n: u32) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Running the binary
+// Running the binary (tests/support/cli.rs)
 // ---------------------------------------------------------------------------
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Display for Out {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}--------------",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 impl Out {
-    /// Success with nothing on stderr.
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\n{self}");
-        assert!(self.stderr.is_empty(), "expected an empty stderr\n{self}");
-        self
-    }
-
-    /// Exit `code`, nothing on stdout, one `keyward: ` line on stderr; returns it.
-    #[track_caller]
-    fn fails(self, code: i32) -> String {
-        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
-        assert!(
-            self.stdout.is_empty(),
-            "a failure printed on stdout\n{self}"
-        );
-        assert!(
-            self.stderr.starts_with("keyward: ")
-                && self.stderr.ends_with('\n')
-                && self.stderr.lines().count() == 1,
-            "expected one 'keyward: ' line on stderr\n{self}"
-        );
-        self.stderr.trim_end().to_string()
-    }
-
     /// Exit `code` with a report on stdout and nothing on stderr (`health`).
     #[track_caller]
     fn reports(self, code: i32) -> Self {
         assert_eq!(self.code, code, "expected exit code {code}\n{self}");
         assert!(self.stderr.is_empty(), "expected an empty stderr\n{self}");
         self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not valid JSON ({e})\n{self}"))
     }
 }
 
@@ -151,55 +97,25 @@ impl Kw {
         self
     }
 
-    fn run(mut self) -> Out {
-        self.cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(if self.input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            });
-        let mut child = self.cmd.spawn().expect("cannot start the keyward binary");
-        if let Some(input) = self.input.take() {
-            let mut stdin = child.stdin.take().expect("stdin is piped");
-            let _ = stdin.write_all(input.as_bytes());
-        }
-        let out = child.wait_with_output().expect("cannot wait for keyward");
-        Out {
-            code: out.status.code().expect("keyward was killed by a signal"),
-            stdout: String::from_utf8(out.stdout).expect("stdout is not UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is not UTF-8"),
-        }
+    fn run(self) -> Out {
+        support::cli::run(self.cmd, self.input.as_deref())
     }
 }
 
-/// A vault in its own temporary directory, with its own (absent unless written)
-/// config file.
-struct TestVault {
-    tmp: TempDir,
-    dir: PathBuf,
-}
+/// A [`support::cli::TestVault`]: its own temporary directory and config file
+/// (empty unless written).
+struct TestVault(support::cli::TestVault);
 
 impl TestVault {
     fn new() -> Self {
-        let tmp = TempDir::new().unwrap();
-        let dir = tmp.path().join("vault");
-        let v = Self { tmp, dir };
-        let out = v.kw(["init"]).args(TINY_KDF).run();
-        assert_eq!(out.code, 0, "init failed\n{out}");
-        v
+        Self(support::cli::TestVault::new())
     }
 
     /// With this config file.
     fn with_config(text: &str) -> Self {
         let v = Self::new();
-        std::fs::write(v.config_path(), text).unwrap();
+        std::fs::write(&v.0.config, text).unwrap();
         v
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.tmp.path().join("config.toml")
     }
 
     /// `keyward --vault DIR ARGS`, passphrase [`PW`], clock not set.
@@ -216,20 +132,11 @@ impl TestVault {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
-        for var in [
-            "KEYWARD_VAULT",
-            "KEYWARD_PASSPHRASE",
-            "KEYWARD_NEW_PASSPHRASE",
-            "KEYWARD_NOW",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("KEYWARD_CONFIG", self.config_path())
-            .env("KEYWARD_PASSPHRASE", pw)
+        let mut cmd = self.0.command(&[]);
+        cmd.env("KEYWARD_PASSPHRASE", pw)
             .env("RUST_BACKTRACE", "1")
             .arg("--vault")
-            .arg(&self.dir);
+            .arg(self.0.dir());
         Kw { cmd, input: None }.args(args)
     }
 
@@ -255,7 +162,7 @@ impl TestVault {
 
     #[track_caller]
     fn get(&self, name: &str, t: i64) -> String {
-        self.kw(["get", name]).at(t).run().ok().stdout
+        self.kw(["get", name]).at(t).run().ok_quiet().stdout
     }
 
     #[track_caller]
@@ -267,7 +174,7 @@ impl TestVault {
 
     #[track_caller]
     fn history(&self, name: &str, t: i64) -> Vec<Value> {
-        let out = self.kw(["history", name, "--json"]).at(t).run().ok();
+        let out = self.kw(["history", name, "--json"]).at(t).run().ok_quiet();
         match out.json() {
             Value::Array(a) => a,
             other => panic!("history --json is not an array: {other}"),
@@ -276,12 +183,12 @@ impl TestVault {
 
     #[track_caller]
     fn show(&self, name: &str) -> Value {
-        self.kw(["show", name, "--json"]).run().ok().json()
+        self.kw(["show", name, "--json"]).run().ok_quiet().json()
     }
 
     #[track_caller]
     fn audit_json(&self, args: &[&str]) -> Vec<Value> {
-        let out = self.kw(["audit", "--json"]).args(args).run().ok();
+        let out = self.kw(["audit", "--json"]).args(args).run().ok_quiet();
         match out.json() {
             Value::Array(a) => a,
             other => panic!("audit --json is not an array: {other}"),
@@ -294,7 +201,7 @@ impl TestVault {
 
     /// The library's view of this vault (the binary must not be running).
     fn open(&self) -> Vault {
-        Vault::open(&self.dir, &Passphrase::new(PW.into()).unwrap()).unwrap()
+        Vault::open(self.0.dir(), &Passphrase::new(PW.into()).unwrap()).unwrap()
     }
 }
 
@@ -340,7 +247,7 @@ fn rotate_then_get_gives_the_new_key_and_history_keeps_the_old_one_masked() {
     let out = v
         .rotate("k", &key(2), &["--reason", "scheduled"], t1)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(
         out.stdout,
         "Rotated k: version 2 is current (sk-p…0002); version 1 stays readable for 7 days \
@@ -349,11 +256,11 @@ fn rotate_then_get_gives_the_new_key_and_history_keeps_the_old_one_masked() {
     assert_no_key(&out, &[key(1), key(2)]);
     assert_eq!(v.get("k", t1), format!("{}\n", key(2)));
     assert_eq!(
-        v.get_version("k", 1, t1).ok().stdout,
+        v.get_version("k", 1, t1).ok_quiet().stdout,
         format!("{}\n", key(1))
     );
     assert_eq!(
-        v.get_version("k", 2, t1).ok().stdout,
+        v.get_version("k", 2, t1).ok_quiet().stdout,
         format!("{}\n", key(2))
     );
     assert_eq!(v.show("k")["rotated_at"], "2025-06-15 13:00 UTC");
@@ -376,7 +283,7 @@ fn rotate_then_get_gives_the_new_key_and_history_keeps_the_old_one_masked() {
             }
         ])
     );
-    let out = v.kw(["history", "k"]).at(t1).run().ok();
+    let out = v.kw(["history", "k"]).at(t1).run().ok_quiet();
     assert_no_key(&out, &[key(1), key(2)]);
     assert!(out.stdout.starts_with("VERSION  STATUS"), "{}", out.stdout);
     assert_eq!(
@@ -408,7 +315,7 @@ fn rotate_then_get_gives_the_new_key_and_history_keeps_the_old_one_masked() {
             "scheduled"
         ]
     );
-    let out = v.kw(["history", "k", "--json"]).at(t1).run().ok();
+    let out = v.kw(["history", "k", "--json"]).at(t1).run().ok_quiet();
     assert_no_key(&out, &[key(1), key(2)]);
 }
 
@@ -416,20 +323,20 @@ fn rotate_then_get_gives_the_new_key_and_history_keeps_the_old_one_masked() {
 fn rotation_refusals_change_nothing() {
     let v = TestVault::new();
     v.add("k", &key(1), &[], T0);
-    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok();
-    v.rotate("k", &key(3), &[], T0 + 2 * HOUR).run().ok();
-    v.kw(["revoke", "k", "--version", "1"]).run().ok();
+    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok_quiet();
+    v.rotate("k", &key(3), &[], T0 + 2 * HOUR).run().ok_quiet();
+    v.kw(["revoke", "k", "--version", "1"]).run().ok_quiet();
     let history = v.history("k", T0);
     let shown = v.show("k");
     let events = v.audit_json(&[]);
 
-    let msg = v.rotate("k", &key(3), &[], T0).run().fails(2);
+    let msg = v.rotate("k", &key(3), &[], T0).run().error(2);
     assert!(msg.contains("is the current key of k"), "{msg}");
-    let msg = v.rotate("k", &key(2), &[], T0).run().fails(2);
+    let msg = v.rotate("k", &key(2), &[], T0).run().error(2);
     assert!(msg.contains("equals version 2 of k (retired)"), "{msg}");
-    let msg = v.rotate("k", &key(1), &[], T0).run().fails(2);
+    let msg = v.rotate("k", &key(1), &[], T0).run().error(2);
     assert!(msg.contains("equals version 1 of k (revoked)"), "{msg}");
-    let msg = v.rotate("k", &key(2), &["--force"], T0).run().fails(2);
+    let msg = v.rotate("k", &key(2), &["--force"], T0).run().error(2);
     assert!(
         msg.contains("equals version 2"),
         "--force skips only the format check: {msg}"
@@ -437,14 +344,14 @@ fn rotation_refusals_change_nothing() {
     let msg = v
         .rotate("k", "not-an-openai-key-0099", &[], T0)
         .run()
-        .fails(2);
+        .error(2);
     assert!(
         msg.contains("does not match the OpenAI format") && msg.contains("--force"),
         "{msg}"
     );
-    let msg = v.rotate("k", "", &[], T0).run().fails(2);
+    let msg = v.rotate("k", "", &[], T0).run().error(2);
     assert!(msg.contains("empty"), "{msg}");
-    let msg = v.rotate("nope", &key(9), &[], T0).run().fails(4);
+    let msg = v.rotate("nope", &key(9), &[], T0).run().error(4);
     assert!(msg.contains("no entry named 'nope'"), "{msg}");
 
     assert_eq!(v.history("k", T0), history);
@@ -456,7 +363,7 @@ fn rotation_refusals_change_nothing() {
     let out = v
         .rotate("k", "not-an-openai-key-0099", &["--force"], T0)
         .run()
-        .ok();
+        .ok_quiet();
     assert!(out.stdout.contains("version 4 is current"), "{out}");
     assert_eq!(v.get("k", T0), "not-an-openai-key-0099\n");
 }
@@ -472,10 +379,10 @@ fn lifecycle_commands_on_a_missing_entry_exit_4() {
         vec!["get", "nope", "--version", "1"],
         vec!["test", "nope"],
     ] {
-        let msg = v.kw(&args).run().fails(4);
+        let msg = v.kw(&args).run().error(4);
         assert!(msg.contains("no entry named 'nope'"), "{args:?}: {msg}");
     }
-    let msg = v.get_version("k", 2, T0).fails(2);
+    let msg = v.get_version("k", 2, T0).error(2);
     assert!(msg.contains("k has no version 2"), "{msg}");
 }
 
@@ -484,50 +391,52 @@ fn the_grace_period_ends_with_the_clock() {
     let v = TestVault::new();
     v.add("k", &key(1), &[], T0);
     v.add("long", &key(3), &[], T0);
-    v.rotate("k", &key(2), &[], T0).run().ok();
-    v.rotate("long", &key(4), &["--grace", "30"], T0).run().ok();
+    v.rotate("k", &key(2), &[], T0).run().ok_quiet();
+    v.rotate("long", &key(4), &["--grace", "30"], T0)
+        .run()
+        .ok_quiet();
 
     // Day 6: both old keys readable.
     assert_eq!(
-        v.get_version("k", 1, T0 + 6 * DAY).ok().stdout,
+        v.get_version("k", 1, T0 + 6 * DAY).ok_quiet().stdout,
         format!("{}\n", key(1))
     );
     // Day 8: the default 7 days are over; 30 are not.
-    let msg = v.get_version("k", 1, T0 + 8 * DAY).fails(2);
+    let msg = v.get_version("k", 1, T0 + 8 * DAY).error(2);
     assert_eq!(
         msg,
         "keyward: version 1 of k is past its grace period (ended 2025-06-22); \
          `keyward rollback k --to 1` can make it current again"
     );
     assert_eq!(
-        v.get_version("long", 1, T0 + 8 * DAY).ok().stdout,
+        v.get_version("long", 1, T0 + 8 * DAY).ok_quiet().stdout,
         format!("{}\n", key(3))
     );
-    let out = v.kw(["history", "k"]).at(T0 + 8 * DAY).run().ok();
+    let out = v.kw(["history", "k"]).at(T0 + 8 * DAY).run().ok_quiet();
     let row = history_row(&out.stdout, 1);
     assert!(row.join(" ").contains("grace ended"), "{}", out.stdout);
-    let out = v.kw(["history", "long"]).at(T0 + 8 * DAY).run().ok();
+    let out = v.kw(["history", "long"]).at(T0 + 8 * DAY).run().ok_quiet();
     assert!(
         history_row(&out.stdout, 1).contains(&"2025-07-15".to_string()),
         "{}",
         out.stdout
     );
     // Day 31: the 30 days are over too.
-    let msg = v.get_version("long", 1, T0 + 31 * DAY).fails(2);
+    let msg = v.get_version("long", 1, T0 + 31 * DAY).error(2);
     assert!(
         msg.contains("past its grace period (ended 2025-07-15)"),
         "{msg}"
     );
     // The current key is never subject to a grace.
     assert_eq!(
-        v.get_version("k", 2, T0 + 400 * DAY).ok().stdout,
+        v.get_version("k", 2, T0 + 400 * DAY).ok_quiet().stdout,
         format!("{}\n", key(2))
     );
     // Past its grace, a retired key can still be made current again.
     v.kw(["rollback", "k", "--to", "1"])
         .at(T0 + 8 * DAY)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(v.get("k", T0 + 8 * DAY), format!("{}\n", key(1)));
 }
 
@@ -539,17 +448,17 @@ fn the_grace_period_ends_with_the_clock() {
 fn rollback_to_the_newest_retired_or_a_named_version_erases_nothing() {
     let v = TestVault::new();
     v.add("k", &key(1), &[], T0);
-    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok();
-    v.rotate("k", &key(3), &[], T0 + 2 * HOUR).run().ok();
+    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok_quiet();
+    v.rotate("k", &key(3), &[], T0 + 2 * HOUR).run().ok_quiet();
 
-    let out = v.kw(["rollback", "k"]).at(T0 + 3 * HOUR).run().ok();
+    let out = v.kw(["rollback", "k"]).at(T0 + 3 * HOUR).run().ok_quiet();
     assert_eq!(
         out.stdout,
         "Rolled k back to version 2 (sk-p…0002); version 3 is retired\n"
     );
     assert_eq!(v.get("k", T0 + 3 * HOUR), format!("{}\n", key(2)));
     assert_eq!(
-        v.get_version("k", 3, T0 + 3 * HOUR).ok().stdout,
+        v.get_version("k", 3, T0 + 3 * HOUR).ok_quiet().stdout,
         format!("{}\n", key(3)),
         "the replaced key is retired and readable"
     );
@@ -565,21 +474,21 @@ fn rollback_to_the_newest_retired_or_a_named_version_erases_nothing() {
     assert_eq!(h[1]["reason"], "rolled back to version 2");
     assert_eq!(h[1]["grace_until"], "2025-06-22 15:00 UTC");
 
-    v.kw(["rollback", "k", "--to", "1"]).run().ok();
+    v.kw(["rollback", "k", "--to", "1"]).run().ok_quiet();
     assert_eq!(v.get("k", T0), format!("{}\n", key(1)));
-    let msg = v.kw(["rollback", "k", "--to", "1"]).run().fails(2);
+    let msg = v.kw(["rollback", "k", "--to", "1"]).run().error(2);
     assert!(msg.contains("version 1 is already current"), "{msg}");
-    let msg = v.kw(["rollback", "k", "--to", "9"]).run().fails(2);
+    let msg = v.kw(["rollback", "k", "--to", "9"]).run().error(2);
     assert!(msg.contains("k has no kept version 9"), "{msg}");
 
     // A revoked version is never made current again; the default skips it.
-    v.kw(["revoke", "k", "--version", "3"]).run().ok();
-    let msg = v.kw(["rollback", "k", "--to", "3"]).run().fails(2);
+    v.kw(["revoke", "k", "--version", "3"]).run().ok_quiet();
+    let msg = v.kw(["rollback", "k", "--to", "3"]).run().error(2);
     assert!(
         msg.contains("version 3 of k is revoked; it can never be current again"),
         "{msg}"
     );
-    let out = v.kw(["rollback", "k"]).run().ok();
+    let out = v.kw(["rollback", "k"]).run().ok_quiet();
     assert!(
         out.stdout.starts_with("Rolled k back to version 2 "),
         "{out}"
@@ -612,40 +521,40 @@ fn rollback_to_the_newest_retired_or_a_named_version_erases_nothing() {
 fn a_revoked_version_can_never_be_read_again() {
     let v = TestVault::new();
     v.add("k", &key(1), &[], T0);
-    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok();
+    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok_quiet();
 
-    let msg = v.kw(["revoke", "k", "--version", "2"]).run().fails(2);
+    let msg = v.kw(["revoke", "k", "--version", "2"]).run().error(2);
     assert_eq!(
         msg,
         "keyward: version 2 is the current key of k; rotate to a new key first, then revoke it"
     );
-    let msg = v.kw(["revoke", "k", "--version", "5"]).run().fails(2);
+    let msg = v.kw(["revoke", "k", "--version", "5"]).run().error(2);
     assert!(msg.contains("k has no kept version 5"), "{msg}");
 
     let out = v
         .kw(["revoke", "k", "--version", "1"])
         .at(T0 + 2 * HOUR)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(
         out.stdout,
         "Revoked version 1 of k (sk-p…0001): it can never be read again. \
          Revoke it at the provider too.\n"
     );
     // Within what was its grace period, it still cannot be read.
-    let msg = v.get_version("k", 1, T0 + 3 * HOUR).fails(2);
+    let msg = v.get_version("k", 1, T0 + 3 * HOUR).error(2);
     assert_eq!(
         msg,
         "keyward: version 1 of k is revoked; it can never be read again"
     );
-    v.kw(["rollback", "k", "--to", "1"]).run().fails(2);
-    let msg = v.kw(["rollback", "k"]).run().fails(2);
+    v.kw(["rollback", "k", "--to", "1"]).run().error(2);
+    let msg = v.kw(["rollback", "k"]).run().error(2);
     assert!(msg.contains("no earlier version"), "{msg}");
     let h = v.history("k", T0 + 3 * HOUR);
     assert_eq!(h[1]["status"], "revoked");
     assert_eq!(h[1]["revoked_at"], "2025-06-15 14:00 UTC");
     assert_eq!(h[1]["key"], "sk-p…0001");
-    let out = v.kw(["history", "k"]).at(T0 + 3 * HOUR).run().ok();
+    let out = v.kw(["history", "k"]).at(T0 + 3 * HOUR).run().ok_quiet();
     assert!(
         history_row(&out.stdout, 1).contains(&"never".to_string()),
         "{}",
@@ -657,8 +566,8 @@ fn a_revoked_version_can_never_be_read_again() {
         let mut vault = v.open();
         assert!(vault.get_version("k", 1).is_err());
     }
-    v.kw(["rekey"]).run().ok();
-    v.get_version("k", 1, T0 + 3 * HOUR).fails(2);
+    v.kw(["rekey"]).run().ok_quiet();
+    v.get_version("k", 1, T0 + 3 * HOUR).error(2);
     assert_eq!(v.history("k", T0 + 3 * HOUR)[1]["status"], "revoked");
 }
 
@@ -666,7 +575,7 @@ fn a_revoked_version_can_never_be_read_again() {
 fn the_config_sets_how_many_versions_are_kept_and_the_default_grace() {
     let v = TestVault::with_config("versions_kept = 3\ngrace_days = 2\n");
     v.add("k", &key(1), &[], T0);
-    let out = v.rotate("k", &key(2), &[], T0).run().ok();
+    let out = v.rotate("k", &key(2), &[], T0).run().ok_quiet();
     assert!(
         out.stdout.contains("version 1 stays readable for 2 days"),
         "{out}"
@@ -674,7 +583,7 @@ fn the_config_sets_how_many_versions_are_kept_and_the_default_grace() {
     for n in 3..=7 {
         v.rotate("k", &key(n), &[], T0 + i64::from(n) * HOUR)
             .run()
-            .ok();
+            .ok_quiet();
     }
     let h = v.history("k", T0);
     assert_eq!(
@@ -686,14 +595,14 @@ fn the_config_sets_how_many_versions_are_kept_and_the_default_grace() {
             (4, "retired".into())
         ]
     );
-    let msg = v.get_version("k", 3, T0 + 8 * HOUR).fails(2);
+    let msg = v.get_version("k", 3, T0 + 8 * HOUR).error(2);
     assert!(msg.contains("k has no version 3"), "{msg}");
     assert_eq!(
-        v.get_version("k", 4, T0 + 8 * HOUR).ok().stdout,
+        v.get_version("k", 4, T0 + 8 * HOUR).ok_quiet().stdout,
         format!("{}\n", key(4))
     );
     // The config's grace: version 6 retired at T0+7h is readable for 2 days.
-    v.get_version("k", 6, T0 + 2 * DAY + 8 * HOUR).fails(2);
+    v.get_version("k", 6, T0 + 2 * DAY + 8 * HOUR).error(2);
 }
 
 // ---------------------------------------------------------------------------
@@ -745,7 +654,7 @@ fn health_finds_an_expired_key() {
         json!([{"kind": "expired", "entry": "old", "detail": "expired on 2025-06-01"}])
     );
     // Disabled, it is no longer a finding.
-    v.kw(["disable", "old"]).run().ok();
+    v.kw(["disable", "old"]).run().ok_quiet();
     health(&v, T0, &[]).reports(0);
 }
 
@@ -791,7 +700,9 @@ fn health_finds_an_overdue_rotation() {
         }])
     );
     // Rotating it ends the finding.
-    v.rotate("monthly", &key(3), &[], T0 + 31 * DAY).run().ok();
+    v.rotate("monthly", &key(3), &[], T0 + 31 * DAY)
+        .run()
+        .ok_quiet();
     health(&v, T0 + 31 * DAY, &[]).reports(0);
     // Both are used now and then, so neither is "unused" later on.
     v.get("default", T0 + 80 * DAY);
@@ -844,7 +755,7 @@ fn health_finds_the_same_secret_under_two_names() {
             {"kind": "duplicate_secret", "entry": "b", "detail": "same secret as a"}
         ])
     );
-    v.rotate("b", &key(3), &[], T0).run().ok();
+    v.rotate("b", &key(3), &[], T0).run().ok_quiet();
     health(&v, T0, &[]).reports(0);
 }
 
@@ -863,8 +774,8 @@ fn the_cli_never_leaves_two_primaries_for_health_to_find() {
     let out = v.kw(["edit", "a", "--primary"]).at(T0).run();
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(out.stderr, "keyward: b is no longer primary\n");
-    v.kw(["disable", "a"]).at(T0).run().ok();
-    v.kw(["enable", "a"]).at(T0).run().ok();
+    v.kw(["disable", "a"]).at(T0).run().ok_quiet();
+    v.kw(["enable", "a"]).at(T0).run().ok_quiet();
     v.add("c", &key(3), &["--env", "dev", "--primary"], T0);
     health(&v, T0, &[]).reports(0);
     assert_eq!(v.show("a")["primary"], true);
@@ -976,7 +887,7 @@ fn test_sorts_answers_into_valid_rejected_and_inconclusive() {
     // 401: exit 9, recorded against the key.
     let out = v.kw(["test", "k"]).at(T0).run();
     assert_no_key(&out, std::slice::from_ref(&k));
-    let msg = out.fails(9);
+    let msg = out.error(9);
     assert!(
         msg.starts_with("keyward: k: rejected (401): Incorrect API key provided: "),
         "{msg}"
@@ -1000,10 +911,12 @@ fn test_sorts_answers_into_valid_rejected_and_inconclusive() {
 
     // Nothing listening: exit 11, not held against the key.
     let closed = closed_port();
-    v.kw(["edit", "k", "--base-url", &base(closed)]).run().ok();
+    v.kw(["edit", "k", "--base-url", &base(closed)])
+        .run()
+        .ok_quiet();
     let out = v.kw(["test", "k"]).at(T0).run();
     assert_no_key(&out, std::slice::from_ref(&k));
-    let msg = out.fails(11);
+    let msg = out.error(11);
     assert!(msg.starts_with("keyward: k: unreachable: "), "{msg}");
     assert!(msg.contains("try again later"), "{msg}");
     let after = v.show("k");
@@ -1011,8 +924,10 @@ fn test_sorts_answers_into_valid_rejected_and_inconclusive() {
     assert_eq!(after["last_error"], s["last_error"]);
 
     // 200: exit 0, the error is cleared.
-    v.kw(["edit", "k", "--base-url", &base(port)]).run().ok();
-    let out = v.kw(["test", "k"]).at(T0).run().ok();
+    v.kw(["edit", "k", "--base-url", &base(port)])
+        .run()
+        .ok_quiet();
+    let out = v.kw(["test", "k"]).at(T0).run().ok_quiet();
     assert_no_key(&out, std::slice::from_ref(&k));
     assert_eq!(out.stdout, "k: valid: HTTP 200 OK; 2 models listed\n");
     seen.recv_timeout(Duration::from_secs(20)).unwrap();
@@ -1038,13 +953,13 @@ fn health_finds_a_key_whose_last_check_failed() {
     )]);
     let v = TestVault::new();
     v.add("k", &key(1), &["--base-url", &base(port)], T0);
-    v.kw(["test", "k"]).at(T0).run().fails(9);
+    v.kw(["test", "k"]).at(T0).run().error(9);
     assert_eq!(
         health_json(&v, T0, &[], 8),
         json!([{"kind": "check_failed", "entry": "k", "detail": "last check: rejected (401): invalid key"}])
     );
     // A rotation to a new key clears it.
-    v.rotate("k", &key(2), &[], T0).run().ok();
+    v.rotate("k", &key(2), &[], T0).run().ok_quiet();
     health(&v, T0, &[]).reports(0);
 }
 
@@ -1058,8 +973,8 @@ fn test_events_name_the_outcome_once() {
     ]);
     let v = TestVault::new();
     v.add("k", &key(1), &["--base-url", &base(port)], T0);
-    v.kw(["test", "k"]).run().fails(9);
-    v.kw(["test", "k"]).run().ok();
+    v.kw(["test", "k"]).run().error(9);
+    v.kw(["test", "k"]).run().ok_quiet();
     let details: Vec<String> = v
         .audit_json(&["k"])
         .into_iter()
@@ -1085,29 +1000,35 @@ fn every_action_appends_an_audit_event() {
     let t = T0;
     v.add("a", &key(1), &["--base-url", &base(closed_port())], t);
     v.get("a", t);
-    v.kw(["edit", "a", "--note", "hello"]).at(t).run().ok();
-    v.kw(["disable", "a"]).at(t).run().ok();
-    v.kw(["enable", "a"]).at(t).run().ok();
-    v.rotate("a", &key(2), &[], t).run().ok();
-    v.get_version("a", 1, t).ok();
-    v.kw(["rollback", "a"]).at(t).run().ok();
-    v.kw(["revoke", "a", "--version", "2"]).at(t).run().ok();
-    v.kw(["test", "a"]).at(t).run().fails(11);
+    v.kw(["edit", "a", "--note", "hello"])
+        .at(t)
+        .run()
+        .ok_quiet();
+    v.kw(["disable", "a"]).at(t).run().ok_quiet();
+    v.kw(["enable", "a"]).at(t).run().ok_quiet();
+    v.rotate("a", &key(2), &[], t).run().ok_quiet();
+    v.get_version("a", 1, t).ok_quiet();
+    v.kw(["rollback", "a"]).at(t).run().ok_quiet();
+    v.kw(["revoke", "a", "--version", "2"])
+        .at(t)
+        .run()
+        .ok_quiet();
+    v.kw(["test", "a"]).at(t).run().error(11);
     v.add("b", &key(3), &[], t);
-    v.kw(["rm", "b", "--yes"]).at(t).run().ok();
+    v.kw(["rm", "b", "--yes"]).at(t).run().ok_quiet();
     let out = v
         .kw(["passwd"])
         .env("KEYWARD_NEW_PASSPHRASE", NEW_PW)
         .at(t)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(out.stdout, "Passphrase changed.\n");
-    v.kw_with(NEW_PW, ["rekey"]).at(t).run().ok();
+    v.kw_with(NEW_PW, ["rekey"]).at(t).run().ok_quiet();
     // Reading the log, the history or the health changes nothing.
-    v.kw_with(NEW_PW, ["history", "a"]).run().ok();
+    v.kw_with(NEW_PW, ["history", "a"]).run().ok_quiet();
     v.kw_with(NEW_PW, ["health"]).at(t).run();
 
-    let out = v.kw_with(NEW_PW, ["audit", "--json"]).run().ok();
+    let out = v.kw_with(NEW_PW, ["audit", "--json"]).run().ok_quiet();
     assert_no_key(&out, &[key(1), key(2), key(3)]);
     let events = match out.json() {
         Value::Array(a) => a,
@@ -1144,7 +1065,7 @@ fn every_action_appends_an_audit_event() {
     );
 
     // The text listing: one line per event.
-    let out = v.kw_with(NEW_PW, ["audit"]).run().ok();
+    let out = v.kw_with(NEW_PW, ["audit"]).run().ok_quiet();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 14, "{out}");
     assert!(
@@ -1153,7 +1074,7 @@ fn every_action_appends_an_audit_event() {
     );
     assert!(lines[12].contains("passwd"), "{out}");
 
-    let out = v.kw_with(NEW_PW, ["audit", "--verify"]).run().ok();
+    let out = v.kw_with(NEW_PW, ["audit", "--verify"]).run().ok_quiet();
     assert_eq!(
         out.stdout,
         "The audit log is intact: 14 events, chain verified.\n"
@@ -1188,16 +1109,16 @@ fn audit_filters_by_entry_and_by_date() {
         Vec::<Value>::new()
     );
 
-    let out = v.kw(["audit", "a"]).run().ok();
+    let out = v.kw(["audit", "a"]).run().ok_quiet();
     assert_eq!(out.stdout.lines().count(), 2, "{out}");
     assert!(out.stdout.contains("2025-02-15 09:00"), "{out}");
-    let out = v.kw(["audit", "--since", "2025-03-02"]).run().ok();
+    let out = v.kw(["audit", "--since", "2025-03-02"]).run().ok_quiet();
     assert_eq!(out.stdout, "No events.\n");
-    let out = v.kw(["audit", "nobody"]).run().ok();
+    let out = v.kw(["audit", "nobody"]).run().ok_quiet();
     assert_eq!(out.stdout, "No events for this entry.\n");
-    let msg = v.kw(["audit", "--since", "2025-02-30"]).run().fails(2);
+    let msg = v.kw(["audit", "--since", "2025-02-30"]).run().error(2);
     assert!(msg.contains("invalid date '2025-02-30'"), "{msg}");
-    let msg = v.kw(["audit", "--since", "yesterday"]).run().fails(2);
+    let msg = v.kw(["audit", "--since", "yesterday"]).run().error(2);
     assert!(msg.contains("YYYY-MM-DD"), "{msg}");
 }
 
@@ -1207,10 +1128,10 @@ fn logged_vault() -> TestVault {
     v.add("a", &key(1), &[], T0);
     v.add("b", &key(2), &[], T0);
     v.get("a", T0);
-    v.rotate("a", &key(3), &[], T0).run().ok();
-    v.get_version("a", 1, T0).ok();
+    v.rotate("a", &key(3), &[], T0).run().ok_quiet();
+    v.get_version("a", 1, T0).ok_quiet();
     v.get("b", T0);
-    let out = v.verify().ok();
+    let out = v.verify().ok_quiet();
     assert_eq!(
         out.stdout,
         "The audit log is intact: 6 events, chain verified.\n"
@@ -1238,7 +1159,7 @@ fn tamper(v: &TestVault, edit: impl FnOnce(&[(Vec<u8>, Vec<u8>)], &mut Batch)) {
 /// `audit --verify` exits 10 with one line naming the problem; the keys stay usable.
 #[track_caller]
 fn assert_tamper_detected(v: &TestVault, needle: &str) {
-    let msg = v.verify().fails(10);
+    let msg = v.verify().error(10);
     assert!(
         msg.starts_with("keyward: the audit log was tampered with: "),
         "{msg}"
@@ -1247,7 +1168,7 @@ fn assert_tamper_detected(v: &TestVault, needle: &str) {
     assert!(msg.ends_with("restore the vault from a backup"), "{msg}");
     assert_eq!(v.get("b", T0), format!("{}\n", key(2)));
     // Still broken after more events.
-    v.verify().fails(10);
+    v.verify().error(10);
 }
 
 #[test]
@@ -1315,49 +1236,51 @@ fn an_altered_audit_head_makes_verify_exit_10() {
 fn rekey_and_passwd_keep_history_versions_and_the_audit_chain() {
     let v = TestVault::new();
     v.add("k", &key(1), &[], T0);
-    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok();
-    v.rotate("k", &key(3), &[], T0 + 2 * HOUR).run().ok();
-    v.kw(["revoke", "k", "--version", "1"]).run().ok();
+    v.rotate("k", &key(2), &[], T0 + HOUR).run().ok_quiet();
+    v.rotate("k", &key(3), &[], T0 + 2 * HOUR).run().ok_quiet();
+    v.kw(["revoke", "k", "--version", "1"]).run().ok_quiet();
     let history = v.history("k", T0 + 3 * HOUR);
     let events = v.audit_json(&[]);
     let n = events.len();
 
-    let out = v.kw(["rekey"]).run().ok();
+    let out = v.kw(["rekey"]).run().ok_quiet();
     assert_eq!(out.stdout, "New data key; 1 entries re-sealed.\n");
     assert_eq!(v.history("k", T0 + 3 * HOUR), history);
     let after = v.audit_json(&[]);
     assert_eq!(after[..n], events[..]);
     assert_eq!(after[n]["action"], "rekey");
     assert_eq!(
-        v.verify().ok().stdout,
+        v.verify().ok_quiet().stdout,
         format!(
             "The audit log is intact: {} events, chain verified.\n",
             n + 1
         )
     );
     assert_eq!(
-        v.get_version("k", 2, T0 + 3 * HOUR).ok().stdout,
+        v.get_version("k", 2, T0 + 3 * HOUR).ok_quiet().stdout,
         format!("{}\n", key(2))
     );
-    v.get_version("k", 1, T0 + 3 * HOUR).fails(2);
+    v.get_version("k", 1, T0 + 3 * HOUR).error(2);
     assert_eq!(v.get("k", T0 + 3 * HOUR), format!("{}\n", key(3)));
     // Kept keys are still recognised after the new data key.
-    let msg = v.rotate("k", &key(2), &[], T0 + 3 * HOUR).run().fails(2);
+    let msg = v.rotate("k", &key(2), &[], T0 + 3 * HOUR).run().error(2);
     assert!(msg.contains("equals version 2"), "{msg}");
 
     v.kw(["passwd"])
         .env("KEYWARD_NEW_PASSPHRASE", NEW_PW)
         .run()
-        .ok();
-    let out = v.kw_with(NEW_PW, ["audit", "--verify"]).run().ok();
+        .ok_quiet();
+    let out = v.kw_with(NEW_PW, ["audit", "--verify"]).run().ok_quiet();
     assert!(out.stdout.starts_with("The audit log is intact: "), "{out}");
     let out = v
         .kw_with(NEW_PW, ["get", "k", "--version", "2"])
         .at(T0 + 3 * HOUR)
         .run()
-        .ok();
+        .ok_quiet();
     assert_eq!(out.stdout, format!("{}\n", key(2)));
-    v.kw_with(NEW_PW, ["rollback", "k", "--to", "2"]).run().ok();
-    let out = v.kw_with(NEW_PW, ["get", "k"]).run().ok();
+    v.kw_with(NEW_PW, ["rollback", "k", "--to", "2"])
+        .run()
+        .ok_quiet();
+    let out = v.kw_with(NEW_PW, ["get", "k"]).run().ok_quiet();
     assert_eq!(out.stdout, format!("{}\n", key(2)));
 }

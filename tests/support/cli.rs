@@ -77,6 +77,14 @@ impl Out {
         self
     }
 
+    /// Asserts success with nothing on stderr.
+    #[track_caller]
+    pub fn ok_quiet(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\n{self}");
+        assert!(self.stderr.is_empty(), "expected an empty stderr\n{self}");
+        self
+    }
+
     /// Asserts failure with `code` and exactly one line on stderr, starting "keyward: ".
     #[track_caller]
     pub fn fails(self, code: i32) -> Self {
@@ -84,6 +92,25 @@ impl Out {
         assert_eq!(self.stderr.lines().count(), 1, "expected one line\n{self}");
         assert!(self.stderr.starts_with("keyward: "), "{self}");
         self
+    }
+
+    /// Like [`Out::fails`], and also nothing on stdout and a stderr line ending in a
+    /// newline. Returns that line without its newline.
+    #[track_caller]
+    pub fn error(self, code: i32) -> String {
+        assert!(
+            self.stdout.is_empty(),
+            "a failure printed on stdout\n{self}"
+        );
+        assert!(self.stderr.ends_with('\n'), "{self}");
+        self.fails(code).stderr.trim_end().to_string()
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not valid JSON ({e})\n{self}"))
     }
 }
 
@@ -100,23 +127,25 @@ pub struct TestVault {
 impl TestVault {
     /// Creates the vault.
     pub fn new() -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("vault");
-        let config = tmp.path().join("config.toml");
-        std::fs::write(&config, "").expect("write the config");
-        let v = TestVault { tmp, dir, config };
+        let v = Self::uninit();
         let mut args = vec!["init"];
         args.extend(TINY_KDF);
         v.run(&args, None).ok();
         v
     }
 
+    /// The temporary directory and the config file, but no vault yet.
+    pub fn uninit() -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("vault");
+        let config = tmp.path().join("config.toml");
+        std::fs::write(&config, "").expect("write the config");
+        TestVault { tmp, dir, config }
+    }
+
     /// The command for `args`, with the scrubbed environment and the passphrase set.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
-        for var in SCRUBBED {
-            cmd.env_remove(var);
-        }
+        let mut cmd = command();
         cmd.env("KEYWARD_VAULT", &self.dir)
             .env("KEYWARD_CONFIG", &self.config)
             .env("KEYWARD_PASSPHRASE", PW)
@@ -148,7 +177,17 @@ impl TestVault {
     }
 }
 
-/// Runs `cmd` with `stdin` and captures its output.
+/// The bare `keyward` command with the [`SCRUBBED`] variables removed: no vault, no
+/// passphrase, no config set.
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    for var in SCRUBBED {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs `cmd` with `stdin` and captures its output, which must be UTF-8.
 pub fn run(mut cmd: Command, stdin: Option<&str>) -> Out {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -166,7 +205,7 @@ pub fn run(mut cmd: Command, stdin: Option<&str>) -> Out {
     let out = child.wait_with_output().expect("wait for keyward");
     Out {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: String::from_utf8(out.stdout).expect("stdout is not UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is not UTF-8"),
     }
 }

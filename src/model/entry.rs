@@ -54,7 +54,7 @@ impl std::fmt::Debug for EntryId {
 }
 
 /// Everything about an entry but its secret. Times are Unix seconds (UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
 pub struct EntryMeta {
     /// Unique name, e.g. `openai-prod`.
     pub name: String,
@@ -112,31 +112,6 @@ pub struct EntryMeta {
 }
 
 impl EntryMeta {
-    /// Whether the name (or, unless `names_only`, any text of the metadata: provider,
-    /// environment, variable, URL, model, tier, tags, notes) contains `needle`, which
-    /// is lowercase. Never looks at the secret.
-    pub fn contains(&self, needle: &str, names_only: bool) -> bool {
-        let has = |text: &str| text.to_lowercase().contains(needle);
-        if has(&self.name) {
-            return true;
-        }
-        if names_only {
-            return false;
-        }
-        [
-            &self.provider,
-            &self.environment,
-            &self.env_var,
-            &self.notes,
-        ]
-        .into_iter()
-        .chain(self.tags.iter())
-        .chain(self.base_url.iter())
-        .chain(self.model.iter())
-        .chain(self.tier.iter())
-        .any(|t| has(t))
-    }
-
     /// The provider's registry entry (`custom` for an unknown id).
     pub fn provider_info(&self) -> &'static Provider {
         provider::find(&self.provider)

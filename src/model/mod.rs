@@ -6,6 +6,7 @@ pub mod entry;
 pub mod health;
 pub mod mask;
 pub mod provider;
+pub mod search;
 
 pub use audit::{Action, AuditEvent, Source};
 pub use entry::{
@@ -14,3 +15,4 @@ pub use entry::{
 };
 pub use mask::mask_secret;
 pub use provider::{PROVIDERS, Provider};
+pub use search::SearchIndex;

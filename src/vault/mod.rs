@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::model::entry::{validate_date, validate_name};
 use crate::model::provider::{self, aws_access_key_id};
 use crate::model::{
-    Action, Entry, EntryId, EntryMeta, EntryPatch, NewEntry, Secret, Source, mask_secret,
+    Action, Entry, EntryId, EntryMeta, EntryPatch, NewEntry, SearchIndex, Secret, Source,
+    mask_secret,
 };
 use crate::store::header::{FORMAT_VERSION, Header};
 use crate::store::{Batch, Store, Tree, create_private_dir};
@@ -111,7 +112,15 @@ pub struct Saved {
 }
 
 /// The agent's kept list: the store's write count when read, and the entries.
-type Decoded = std::sync::Mutex<Option<(u64, Vec<Entry>)>>;
+type Decoded = std::sync::Mutex<Option<Kept>>;
+
+/// The decoded list kept by a long-lived holder: the store's write count when it was
+/// read, the entries sorted by name, and their search index.
+struct Kept {
+    writes: u64,
+    entries: Vec<Entry>,
+    index: SearchIndex,
+}
 
 /// An unlocked vault.
 pub struct Vault {
@@ -612,37 +621,55 @@ impl Vault {
         }
     }
 
-    /// The entries whose name (or, unless `names_only`, other metadata) contains
-    /// `needle` (lowercase), sorted by name; see [`EntryMeta::contains`].
+    /// Runs `f` on every entry's metadata, sorted by name, without copying the list
+    /// when it is kept (see [`Vault::keep_decoded`]). Decrypts no secret.
+    pub fn with_list<R>(&self, f: impl FnOnce(&[Entry]) -> R) -> Result<R> {
+        self.with_decoded(f)
+    }
+
+    /// The entries whose name (or, unless `names_only`, other metadata: provider,
+    /// environment, variable, URL, model, tier, tags, notes) contains `needle`
+    /// (lowercase), sorted by name. Never looks at a secret.
     pub fn search(&self, needle: &str, names_only: bool) -> Result<Vec<Entry>> {
-        let pick = |all: &[Entry]| {
-            all.iter()
-                .filter(|e| e.meta.contains(needle, names_only))
-                .cloned()
-                .collect()
+        let pick = |all: &[Entry], index: &SearchIndex| {
+            let hits = index.find(needle, names_only);
+            hits.into_iter().map(|i| all[i].clone()).collect()
         };
         match &self.decoded {
-            None => Ok(pick(&self.decode_all()?)),
-            Some(_) => self.with_decoded(pick),
+            None => {
+                let all = self.decode_all()?;
+                Ok(pick(&all, &SearchIndex::build(&all)))
+            }
+            Some(kept) => self.with_kept(kept, |k| pick(&k.entries, &k.index)),
         }
     }
 
-    /// Runs `f` on the kept list, decoding it again first if the store was written since.
+    /// Runs `f` on the kept list, decoding it again first if the store was written
+    /// since; without a kept list, on a freshly decoded one.
     fn with_decoded<R>(&self, f: impl FnOnce(&[Entry]) -> R) -> Result<R> {
-        let Some(kept) = &self.decoded else {
-            return Ok(f(&self.decode_all()?));
-        };
+        match &self.decoded {
+            None => Ok(f(&self.decode_all()?)),
+            Some(kept) => self.with_kept(kept, |k| f(&k.entries)),
+        }
+    }
+
+    /// Runs `f` on the kept list, brought up to date first.
+    fn with_kept<R>(&self, kept: &Decoded, f: impl FnOnce(&Kept) -> R) -> Result<R> {
         let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
         let writes = self.store.writes();
-        match &*kept {
-            Some((at, all)) if *at == writes => Ok(f(all)),
-            _ => {
-                let all = self.decode_all()?;
-                let r = f(&all);
-                *kept = Some((writes, all));
-                Ok(r)
+        let current = match &mut *kept {
+            Some(k) if k.writes == writes => k,
+            slot => {
+                let entries = self.decode_all()?;
+                let index = SearchIndex::build(&entries);
+                slot.insert(Kept {
+                    writes,
+                    entries,
+                    index,
+                })
             }
-        }
+        };
+        Ok(f(current))
     }
 
     fn decode_all(&self) -> Result<Vec<Entry>> {

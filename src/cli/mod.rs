@@ -607,20 +607,23 @@ fn list(cli: &Cli, provider: Option<&str>, env: Option<&str>, json: bool) -> Res
         .map(|p| crate::model::provider::lookup(p).map(|p| p.id))
         .transpose()
         .map_err(Error::Invalid)?;
-    let entries: Vec<_> = vault
-        .list()?
-        .into_iter()
-        .filter(|e| provider.is_none_or(|p| e.meta.provider == p))
-        .filter(|e| env.is_none_or(|v| e.meta.environment == v))
-        .collect();
-    if json {
-        let arr: Vec<_> = entries.iter().map(output::json_entry).collect();
-        return print(&format!("{}\n", serde_json::Value::Array(arr)));
-    }
-    if entries.is_empty() && vault.is_empty() {
-        return print("No entries yet. Add one: keyward add NAME --provider P < key.txt\n");
-    }
-    print(&output::table(&entries))
+    let text = vault.with_list(|all| {
+        let entries: Vec<&crate::model::Entry> = all
+            .iter()
+            .filter(|e| provider.is_none_or(|p| e.meta.provider == p))
+            .filter(|e| env.is_none_or(|v| e.meta.environment == v))
+            .collect();
+        if json {
+            let arr: Vec<_> = entries.iter().map(|e| output::json_entry(e)).collect();
+            format!("{}\n", serde_json::Value::Array(arr))
+        } else if all.is_empty() {
+            "No entries yet. Add one: keyward add NAME --provider P < key.txt\n".to_string()
+        } else {
+            output::table(entries)
+        }
+    })?;
+    drop(vault);
+    print(&text)
 }
 
 /// `search`: entries whose name (or any metadata) contains `term`; exit 4 when none.

@@ -6,7 +6,7 @@ pub use crate::model::display::{age, detail_rows, relative, timestamp, today};
 use crate::model::{Entry, EntryMeta};
 
 /// The masked table `list` prints.
-pub fn table(entries: &[Entry]) -> String {
+pub fn table<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
     let now = crate::clock::now();
     let today = today();
     let header = [
@@ -19,46 +19,61 @@ pub fn table(entries: &[Entry]) -> String {
         "AGE",
     ];
     use std::borrow::Cow;
-    let rows: Vec<[Cow<'_, str>; 7]> = entries
-        .iter()
+    // Each cell with its width in characters, counted once.
+    let cell = |text: Cow<'a, str>| {
+        let width = if text.is_ascii() {
+            text.len()
+        } else {
+            text.chars().count()
+        };
+        (text, width)
+    };
+    let rows: Vec<[(Cow<'a, str>, usize); 7]> = entries
+        .into_iter()
         .map(|e| {
             let m = &e.meta;
             [
-                Cow::Borrowed(m.name.as_str()),
-                Cow::Borrowed(m.provider.as_str()),
-                Cow::Borrowed(m.environment.as_str()),
-                Cow::Borrowed(m.masked.as_str()),
-                Cow::Borrowed(m.status(&today).as_str()),
-                Cow::Owned(relative(m.last_used_at, now)),
-                Cow::Owned(age(m.created_at, now)),
+                cell(Cow::Borrowed(m.name.as_str())),
+                cell(Cow::Borrowed(m.provider.as_str())),
+                cell(Cow::Borrowed(m.environment.as_str())),
+                cell(Cow::Borrowed(m.masked.as_str())),
+                cell(Cow::Borrowed(m.status(&today).as_str())),
+                cell(Cow::Owned(relative(m.last_used_at, now))),
+                cell(Cow::Owned(age(m.created_at, now))),
             ]
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    let header = header.map(|h| cell(Cow::Borrowed(h)));
+    let mut widths = [0; 7];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, (_, n)) in widths.iter_mut().zip(row) {
+            *w = (*w).max(*n);
         }
     }
     let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 14));
-    let mut line = |cells: &[&str]| {
+    for row in std::iter::once(&header).chain(&rows) {
         let start = out.len();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            out.push_str(cell);
-            if i + 1 < cells.len() {
-                let pad = w - cell.chars().count() + 2;
-                out.extend(std::iter::repeat_n(' ', pad));
+        for (i, ((text, n), w)) in row.iter().zip(widths).enumerate() {
+            out.push_str(text);
+            if i + 1 < row.len() {
+                pad(&mut out, w - n + 2);
             }
         }
         let end = out[start..].trim_end().len();
         out.truncate(start + end);
         out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.each_ref().map(|c| c.as_ref()));
     }
     out
+}
+
+/// Appends `n` spaces.
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// One entry as JSON: every metadata field, the key masked, never the secret.

@@ -46,21 +46,29 @@ pub fn event_line(e: &super::AuditEvent) -> String {
 /// A time relative to now: `now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
 pub fn relative(t: Option<i64>, now: i64) -> String {
     let Some(t) = t else { return "never".into() };
-    let s = (now - t).max(0);
-    match s {
-        0..60 => "just now".into(),
-        60..3600 => format!("{}m ago", s / 60),
-        3600..86400 => format!("{}h ago", s / 3600),
-        86400..31_536_000 => format!("{}d ago", s / 86400),
-        _ => format!("{}y ago", s / 31_536_000),
+    match span(now - t) {
+        Some((n, unit)) => format!("{n}{unit} ago"),
+        None => "just now".into(),
     }
 }
 
 /// An age: `5m`, `3h`, `12d`, `2y`.
 pub fn age(t: i64, now: i64) -> String {
-    relative(Some(t), now)
-        .trim_end_matches(" ago")
-        .replace("just now", "<1m")
+    match span(now - t) {
+        Some((n, unit)) => format!("{n}{unit}"),
+        None => "<1m".into(),
+    }
+}
+
+/// Seconds as a count of their largest unit (m, h, d, y); `None` under a minute.
+fn span(seconds: i64) -> Option<(i64, char)> {
+    match seconds.max(0) {
+        0..60 => None,
+        s @ 60..3600 => Some((s / 60, 'm')),
+        s @ 3600..86400 => Some((s / 3600, 'h')),
+        s @ 86400..31_536_000 => Some((s / 86400, 'd')),
+        s => Some((s / 31_536_000, 'y')),
+    }
 }
 
 /// Every field of an entry as (label, value) rows, key masked: `show` and the TUI's

@@ -362,13 +362,22 @@ pub(crate) fn warn(text: &str) {
 /// Parses and runs one command line (in the vault's agent when `keyward unlock`
 /// started one); the exit code. Errors are one line on stderr.
 pub fn execute(argv: Vec<OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(&argv) {
-        Ok(cli) => cli,
-        Err(e) => return usage_error(e),
-    };
-    if let Some(code) = session::forward(&cli, &argv) {
+    if let Some(code) = session::forward(&argv) {
         return code;
     }
+    match parse(&argv) {
+        Ok(cli) => finish(cli),
+        Err(code) => code,
+    }
+}
+
+/// The command line parsed, or clap's verdict printed and its exit code.
+fn parse(argv: &[OsString]) -> std::result::Result<Cli, i32> {
+    Cli::try_parse_from(argv).map_err(usage_error)
+}
+
+/// Runs a parsed command: its exit code, errors as one line on stderr.
+fn finish(cli: Cli) -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -619,7 +628,7 @@ fn list(cli: &Cli, provider: Option<&str>, env: Option<&str>, json: bool) -> Res
         } else if all.is_empty() {
             "No entries yet. Add one: keyward add NAME --provider P < key.txt\n".to_string()
         } else {
-            output::table(entries)
+            output::table(entries.iter().copied())
         }
     })?;
     drop(vault);

@@ -43,21 +43,41 @@ pub fn event_line(e: &super::AuditEvent) -> String {
     )
 }
 
-/// A time relative to now: `now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
-pub fn relative(t: Option<i64>, now: i64) -> String {
-    let Some(t) = t else { return "never".into() };
-    match span(now - t) {
-        Some((n, unit)) => format!("{n}{unit} ago"),
-        None => "just now".into(),
+/// A time relative to now: `never`, `just now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
+pub struct Ago(pub Option<i64>, pub i64);
+
+impl std::fmt::Display for Ago {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self(t, now) = *self;
+        match t.map(|t| span(now - t)) {
+            None => f.write_str("never"),
+            Some(None) => f.write_str("just now"),
+            Some(Some((n, unit))) => write!(f, "{n}{unit} ago"),
+        }
     }
 }
 
-/// An age: `5m`, `3h`, `12d`, `2y`.
-pub fn age(t: i64, now: i64) -> String {
-    match span(now - t) {
-        Some((n, unit)) => format!("{n}{unit}"),
-        None => "<1m".into(),
+/// An age from a time to now: `<1m`, `5m`, `3h`, `12d`, `2y`.
+pub struct Age(pub i64, pub i64);
+
+impl std::fmt::Display for Age {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self(t, now) = *self;
+        match span(now - t) {
+            None => f.write_str("<1m"),
+            Some((n, unit)) => write!(f, "{n}{unit}"),
+        }
     }
+}
+
+/// [`Ago`] as text.
+pub fn relative(t: Option<i64>, now: i64) -> String {
+    Ago(t, now).to_string()
+}
+
+/// [`Age`] as text.
+pub fn age(t: i64, now: i64) -> String {
+    Age(t, now).to_string()
 }
 
 /// Seconds as a count of their largest unit (m, h, d, y); `None` under a minute.

@@ -660,7 +660,9 @@ impl Vault {
         let current = match &mut *kept {
             Some(k) if k.writes == writes => k,
             slot => {
-                let entries = self.decode_all()?;
+                // Cloned once sorted, so each entry's strings sit in memory in list
+                // order: listing 10,000 then reads memory in sequence.
+                let entries = self.decode_all()?.clone();
                 let index = SearchIndex::build(&entries);
                 slot.insert(Kept {
                     writes,

@@ -37,11 +37,15 @@ pub fn var(name: &str) -> Option<String> {
     var_os(name).and_then(|v| v.into_string().ok())
 }
 
+/// Set in the environment of a process the agent starts while it serves a request:
+/// such a process never sends a command to that agent, which would wait for itself.
+pub const AGENT_CHILD: &str = "KEYWARD_AGENT_CHILD";
+
 /// Gives a child process the command's environment (it inherits this process's
-/// otherwise).
+/// otherwise); in the agent, marked with [`AGENT_CHILD`].
 pub fn pass_on(cmd: &mut Command) {
     if let Some(b) = &*borrowed() {
-        cmd.env_clear().envs(&b.vars);
+        cmd.env_clear().envs(&b.vars).env(AGENT_CHILD, "1");
     }
 }
 

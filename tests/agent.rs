@@ -302,3 +302,58 @@ fn list_and_search_follow_every_change_made_while_unlocked() {
     u.run(&["search", "okapi"], None).fails(4);
     assert!(!u.run(&["list"], None).ok().stdout.contains("okapi"));
 }
+
+#[test]
+fn a_command_naming_another_vault_is_not_served_by_this_agent() {
+    let u = Unlocked::new();
+    u.run(
+        &["add", "in-a", "--provider", "openai"],
+        Some(&format!("{KEY_A}\n")),
+    )
+    .ok();
+    let b = TestVault::new();
+    b.run(
+        &["add", "in-b", "--provider", "openai"],
+        Some(&format!("{KEY_B}\n")),
+    )
+    .ok();
+    let b_dir = b.dir().to_str().unwrap().to_string();
+    // KEYWARD_VAULT names A (whose agent runs); the command line names B, in both
+    // spellings and after the subcommand: B's own list, which needs B's passphrase.
+    for args in [
+        vec!["--vault", b_dir.as_str(), "list"],
+        vec!["list", "--vault", b_dir.as_str()],
+        vec!["list", &*format!("--vault={b_dir}").leak()],
+    ] {
+        let listed = u.0.run(&args, None).ok().stdout;
+        assert!(
+            listed.contains("in-b") && !listed.contains("in-a"),
+            "{args:?}: {listed}"
+        );
+        let out = u.run(&args, None);
+        assert_ne!(out.code, 0, "{args:?} was served by A's agent: {out}");
+        assert!(out.stderr.contains("KEYWARD_PASSPHRASE"), "{out}");
+    }
+    // A `--vault` after `--` belongs to the command `run` starts: A's keys.
+    let ran = u
+        .run(
+            &[
+                "run",
+                "--",
+                "sh",
+                "-c",
+                "echo \"$OPENAI_API_KEY\"",
+                "--vault",
+                &b_dir,
+            ],
+            None,
+        )
+        .ok()
+        .stdout;
+    assert_eq!(ran, format!("{KEY_A}\n"));
+    let listed = u.run(&["list"], None).ok().stdout;
+    assert!(
+        listed.contains("in-a") && !listed.contains("in-b"),
+        "{listed}"
+    );
+}

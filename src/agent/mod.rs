@@ -10,7 +10,7 @@
 //! answers with the exit code. So a served command reads and prints exactly as it
 //! would alone, and the agent serves one command at a time.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -50,6 +50,9 @@ enum Request {
         cwd: Vec<u8>,
         vars: Vec<(Vec<u8>, Vec<u8>)>,
         tty: bool,
+        /// The `--vault` value the client found on the command line (it found this
+        /// agent's socket through it), for the agent to check against its own parse.
+        vault: Option<Vec<u8>>,
     },
     /// Is it there, and for how long still?
     Status,
@@ -62,6 +65,9 @@ enum Request {
 enum Reply {
     /// The served command's exit code.
     Exit(i32),
+    /// Not served: the command runs in the client's own process, or the command line
+    /// names another vault than the one the client found.
+    Local,
     /// Status: the agent's pid and the seconds left before it locks by itself.
     Status { pid: u32, idle_left: u64 },
     /// Locked: the vault is closed and the agent gone.
@@ -150,14 +156,17 @@ impl Agent {
     }
 
     /// Runs `argv` in the agent with these descriptors as its stdin, stdout and
-    /// stderr (and the controlling terminal, when there is one); the exit code.
+    /// stderr (and the controlling terminal, when there is one): the exit code, or
+    /// `None` when the agent leaves the command to the caller. `vault` is the
+    /// `--vault` value in `argv`, if any.
     pub fn run(
         self,
         argv: &[OsString],
+        vault: Option<&OsStr>,
         stdin: BorrowedFd<'_>,
         stdout: BorrowedFd<'_>,
         stderr: BorrowedFd<'_>,
-    ) -> Result<i32> {
+    ) -> Result<Option<i32>> {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::io("cannot find the current directory", e))?;
         let tty = std::fs::OpenOptions::new()
@@ -172,6 +181,7 @@ impl Agent {
                 .map(|(k, v)| (k.into_vec(), v.into_vec()))
                 .collect(),
             tty: tty.is_some(),
+            vault: vault.map(|v| v.as_bytes().to_vec()),
         };
         let mut fds = vec![stdin, stdout, stderr];
         if let Some(t) = &tty {
@@ -180,7 +190,8 @@ impl Agent {
         send_frame(&self.sock, &request, &fds).map_err(lost)?;
         drop(request);
         match recv_frame::<Reply>(&self.sock).map_err(lost)?.0 {
-            Reply::Exit(code) => Ok(code),
+            Reply::Exit(code) => Ok(Some(code)),
+            Reply::Local => Ok(None),
             _ => Err(lost(io::Error::other("unexpected answer"))),
         }
     }
@@ -234,9 +245,10 @@ pub fn bind(dir: &Path) -> Result<UnixListener> {
     })
 }
 
-/// What the agent does with one command line, with the client's descriptors in place
-/// as its own stdin, stdout and stderr: the exit code.
-pub type Handler<'a> = dyn FnMut(Vec<OsString>) -> i32 + 'a;
+/// What the agent does with one command line and the client's `--vault` value, with
+/// the client's descriptors in place as its own stdin, stdout and stderr: the exit
+/// code, or `None` to leave the command to the client.
+pub type Handler<'a> = dyn FnMut(Vec<OsString>, Option<OsString>) -> Option<i32> + 'a;
 
 /// Serves requests until `keyward lock` or `idle` without any, and removes the
 /// socket. Returns the connection of the `lock` request, to be answered with
@@ -295,7 +307,11 @@ pub fn serve(
                 cwd,
                 vars,
                 tty,
-            } => Reply::Exit(run_one(argv, cwd, vars, tty, fds, handler)),
+                vault,
+            } => match run_one(argv, cwd, vars, tty, vault, fds, handler) {
+                Some(code) => Reply::Exit(code),
+                None => Reply::Local,
+            },
         };
         let _ = send_frame(&sock, &reply, &[]);
         deadline = Instant::now() + idle;
@@ -314,12 +330,13 @@ fn run_one(
     cwd: Vec<u8>,
     vars: Vec<(Vec<u8>, Vec<u8>)>,
     tty: bool,
+    vault: Option<Vec<u8>>,
     fds: Vec<OwnedFd>,
     handler: &mut Handler<'_>,
-) -> i32 {
+) -> Option<i32> {
     let mut fds = fds.into_iter();
     let (Some(stdin), Some(stdout), Some(stderr)) = (fds.next(), fds.next(), fds.next()) else {
-        return crate::error::exit::FAILURE;
+        return Some(crate::error::exit::FAILURE);
     };
     let tty = if tty { fds.next() } else { None };
     let vars = vars
@@ -327,6 +344,7 @@ fn run_one(
         .map(|(k, v)| (OsString::from_vec(k), OsString::from_vec(v)))
         .collect();
     let argv = argv.into_iter().map(OsString::from_vec).collect();
+    let vault = vault.map(OsString::from_vec);
     let _lent = crate::env::borrow(vars, tty);
     let stdio = Stdio::take(&stdin, &stdout, &stderr);
     let code = match stdio {
@@ -335,12 +353,12 @@ fn run_one(
                 eprintln!(
                     "keyward: the agent cannot enter your current directory; run the command from another one"
                 );
-                crate::error::exit::FAILURE
+                Some(crate::error::exit::FAILURE)
             } else {
-                handler(argv)
+                handler(argv, vault)
             }
         }
-        Err(_) => crate::error::exit::FAILURE,
+        Err(_) => Some(crate::error::exit::FAILURE),
     };
     let _ = std::env::set_current_dir("/");
     code

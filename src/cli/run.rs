@@ -386,6 +386,7 @@ fn keys_from_agent(
     });
     let code = agent.run(
         &argv,
+        None,
         std::io::stdin().as_fd(),
         writer.as_fd(),
         std::io::stderr().as_fd(),
@@ -396,8 +397,13 @@ fn keys_from_agent(
         .map_err(|_| failed(std::io::Error::other("reader failed")))?
         .map_err(failed)?;
     match code? {
-        exit::OK => {}
-        code => return Ok(Err(code)),
+        Some(exit::OK) => {}
+        Some(code) => return Ok(Err(code)),
+        None => {
+            return Err(failed(std::io::Error::other(
+                "the agent would not serve them",
+            )));
+        }
     }
     let (handed, entries): (Handed<'_>, Vec<String>) = postcard::from_bytes(&bytes)
         .map_err(|e| failed(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;

@@ -5,7 +5,7 @@
 //! command being served instead of opening one.
 
 use std::cell::{Cell, RefCell};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
@@ -95,40 +95,80 @@ impl Drop for Opened {
     }
 }
 
-/// Whether `cli`'s command goes to a running agent: every command that opens the
-/// vault, except the ones that must run in the caller's own process (`run` execs
+/// Whether `cli`'s command is served by a running agent: every command that opens
+/// the vault, except the ones that must run in the caller's own process (`run` execs
 /// the command; it asks the agent for the keys alone).
 fn goes_to_agent(cli: &Cli) -> bool {
     use super::Command as C;
-    !matches!(
-        cli.command,
-        None | Some(
-            C::Init(_)
-                | C::Unlock(_)
-                | C::Lock
-                | C::Run(_)
-                | C::Clear(_)
-                | C::Completions { .. }
-                | C::Man
-        )
-    )
+    match &cli.command {
+        Some(C::Run(r)) => r.internal_keys,
+        None
+        | Some(
+            C::Init(_) | C::Unlock(_) | C::Lock | C::Clear(_) | C::Completions { .. } | C::Man,
+        ) => false,
+        Some(_) => true,
+    }
 }
 
-/// Runs the command in the vault's agent when one is running: `Some(exit code)`.
-pub(super) fn forward(cli: &Cli, argv: &[OsString]) -> Option<i32> {
-    if serving() || !goes_to_agent(cli) {
+/// Runs the command line in the agent of the vault it names, when one is running:
+/// `Some(exit code)`. This runs before the command line is parsed here (a served
+/// command costs this process a connect and a wait, nothing more): the vault is
+/// found the way clap would find it, and the agent, which parses the line, leaves
+/// the command to this process when it must run here or the guess was wrong.
+pub(super) fn forward(argv: &[OsString]) -> Option<i32> {
+    if serving() || std::env::var_os(crate::env::AGENT_CHILD).is_some() {
         return None;
     }
-    let agent = Agent::connect(&vault_dir(cli).ok()?)?;
+    let flag = vault_flag(argv);
+    let dir = match flag {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("KEYWARD_VAULT").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => vault::default_dir().ok()?,
+        },
+    };
+    let agent = Agent::connect(&dir)?;
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    Some(
-        agent
-            .run(argv, stdin.as_fd(), stdout.as_fd(), stderr.as_fd())
-            .unwrap_or_else(|e| {
-                eprintln!("keyward: {e}");
-                e.exit_code()
-            }),
-    )
+    agent
+        .run(argv, flag, stdin.as_fd(), stdout.as_fd(), stderr.as_fd())
+        .unwrap_or_else(|e| {
+            eprintln!("keyward: {e}");
+            Some(e.exit_code())
+        })
+}
+
+/// The value of the last `--vault DIR` or `--vault=DIR` before any `--`.
+fn vault_flag(argv: &[OsString]) -> Option<&OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut found = None;
+    let mut args = argv.iter().skip(1).map(|a| a.as_os_str());
+    while let Some(arg) = args.next() {
+        match arg.as_bytes() {
+            b"--" => break,
+            b"--vault" => found = args.next(),
+            a if a.starts_with(b"--vault=") => {
+                found = Some(OsStr::from_bytes(&a[b"--vault=".len()..]));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// In the agent: serves `argv` unless its command runs in the client, or the client's
+/// `--vault` value (by which it found this agent) is not the one clap reads; `None`
+/// then, and the client runs it itself.
+fn serve_one(argv: Vec<OsString>, flag: Option<OsString>) -> Option<i32> {
+    let cli = match super::parse(&argv) {
+        Ok(cli) => cli,
+        Err(code) => return Some(code),
+    };
+    // The agent's own environment has no KEYWARD_VAULT (see `start_agent`): a value
+    // here came from the command line.
+    if !goes_to_agent(&cli) || cli.vault.as_deref().map(Path::as_os_str) != flag.as_deref() {
+        return None;
+    }
+    Some(super::finish(cli))
 }
 
 /// The agent of the vault `cli` names, if it runs.
@@ -212,6 +252,8 @@ fn start_agent(dir: &Path, timeout: u64, pass: &Passphrase) -> Result<()> {
     for var in super::run::WITHHELD {
         cmd.env_remove(var);
     }
+    // Its `--vault` is the only one it reads (see `serve_one`).
+    cmd.env_remove("KEYWARD_VAULT");
     let mut child = cmd.spawn().map_err(failed)?;
     let mut stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
@@ -272,8 +314,8 @@ fn be_the_agent(cli: &Cli, args: &UnlockArgs) -> Result<i32> {
     SERVING.with(|s| s.set(true));
     SERVED.with(|s| *s.borrow_mut() = Some(vault));
     let idle = Duration::from_secs(60 * args.timeout.unwrap_or(15));
-    let locker = agent::serve(listener, &dir, idle, &mut |argv| {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::execute(argv))) {
+    let locker = agent::serve(listener, &dir, idle, &mut |argv, flag| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| serve_one(argv, flag))) {
             Ok(code) => code,
             Err(_) => {
                 // The panic hook told the client; a vault mid-change is not served on.

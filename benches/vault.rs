@@ -39,6 +39,10 @@ use keyward::model::{NewEntry, Secret};
 use keyward::transfer::{self, Format, ImportItem, ImportOptions, OnConflict};
 use keyward::{Passphrase, Vault};
 
+// The binary's allocator (src/main.rs), so the benches measure what it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The fixed, tiny KDF of the benchmark vaults.
 const BENCH_KDF: KdfParams = KdfParams {
     memory_kib: 64,

@@ -14,7 +14,7 @@ pub enum Error {
     },
     /// Another process holds sled's lock on the vault.
     #[error(
-        "the vault at {path} is open in another keyward process; close it (or wait for it) and retry"
+        "the vault at {path} is open in another keyward process; close it (`keyward lock`, if it is an unlocked session) or wait for it, and retry"
     )]
     VaultInUse {
         /// Vault directory.

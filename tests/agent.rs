@@ -40,7 +40,7 @@ impl Drop for Unlocked {
 }
 
 fn socket(v: &TestVault) -> std::path::PathBuf {
-    v.dir().join("agent.sock")
+    v.dir().join("agent-2.sock")
 }
 
 #[test]
@@ -355,5 +355,29 @@ fn a_command_naming_another_vault_is_not_served_by_this_agent() {
     assert!(
         listed.contains("in-a") && !listed.contains("in-b"),
         "{listed}"
+    );
+}
+
+#[test]
+fn lock_stops_an_agent_of_an_earlier_keyward() {
+    use std::io::{Read, Write};
+    // An agent of keyward before the socket's name had a version: it listens on
+    // `agent.sock` and speaks the unversioned protocol, whose `Lock` request and
+    // `Locked` reply are one byte of postcard each (variant 2) after a 4-byte length.
+    let v = TestVault::new();
+    let listener = std::os::unix::net::UnixListener::bind(v.dir().join("agent.sock")).unwrap();
+    let old_agent = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut frame = [0u8; 5];
+        sock.read_exact(&mut frame).unwrap();
+        sock.write_all(&[1, 0, 0, 0, 2]).unwrap();
+        frame
+    });
+    let out = v.run_without_passphrase(&["lock"], None).ok();
+    assert!(out.stderr.contains("keyward: locked"), "{out}");
+    assert_eq!(
+        old_agent.join().unwrap(),
+        [1, 0, 0, 0, 2],
+        "not a Lock request"
     );
 }

@@ -2,7 +2,7 @@
 //! later commands on that vault skip the passphrase and the key derivation, as with
 //! ssh-agent, gpg-agent or rbw's agent. `keyward lock`, or the idle timeout, ends it.
 //!
-//! It listens on a Unix socket in the vault's directory (`agent.sock`; the directory
+//! It listens on a Unix socket in the vault's directory (`agent-2.sock`; the directory
 //! is 0700) and answers processes of the same user only (checked with SO_PEERCRED).
 //! A command hands the agent its arguments, working directory, environment, and its
 //! stdin, stdout, stderr and terminal as file descriptors (SCM_RIGHTS); the agent runs
@@ -26,8 +26,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The socket's name in the vault directory.
-pub const SOCKET: &str = "agent.sock";
+/// The socket's name in the vault directory. Its number is the version of the
+/// [`Request`] and [`Reply`] messages: a keyward whose messages differ listens on and
+/// looks for another name, so a client and an agent of two versions (keyward upgraded
+/// while unlocked) never misread each other; the client opens the vault itself, and
+/// finds it held by the older agent until that one is locked.
+pub const SOCKET: &str = "agent-2.sock";
+/// Where agents listened before the name had a version. `keyward lock` still stops
+/// them: their `Lock` request and `Locked` reply are encoded as this version's are.
+const UNVERSIONED_SOCKET: &str = "agent.sock";
 /// Longest request or reply accepted, in bytes (arguments and environment).
 const MAX_FRAME: u32 = 4 << 20;
 /// How often an idle agent checks that its socket is still there.
@@ -65,13 +72,14 @@ enum Request {
 enum Reply {
     /// The served command's exit code.
     Exit(i32),
-    /// Not served: the command runs in the client's own process, or the command line
-    /// names another vault than the one the client found.
-    Local,
     /// Status: the agent's pid and the seconds left before it locks by itself.
     Status { pid: u32, idle_left: u64 },
     /// Locked: the vault is closed and the agent gone.
     Locked,
+    /// Not served: the command runs in the client's own process, or the command line
+    /// names another vault than the one the client found. (Last: the variants before
+    /// it keep the places they had in the unversioned protocol.)
+    Local,
 }
 
 // ---------------------------------------------------------------------------
@@ -203,6 +211,13 @@ impl Agent {
             Reply::Status { pid, idle_left } => Ok(Status { pid, idle_left }),
             _ => Err(lost(io::Error::other("unexpected answer"))),
         }
+    }
+
+    /// Connects to an agent of an earlier keyward that listens on the unversioned
+    /// socket, if one is running: [`Agent::lock`] is all it can be asked.
+    pub fn connect_unversioned(dir: &Path) -> Option<Agent> {
+        let sock = UnixStream::connect(dir.join(UNVERSIONED_SOCKET)).ok()?;
+        Some(Agent { sock })
     }
 
     /// Tells it to close the vault and stop; returns once it has.

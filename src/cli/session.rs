@@ -335,7 +335,7 @@ fn be_the_agent(cli: &Cli, args: &UnlockArgs) -> Result<i32> {
 /// `keyward lock`.
 pub(super) fn lock(cli: &Cli) -> Result<()> {
     let dir = vault_dir(cli)?;
-    match Agent::connect(&dir) {
+    match Agent::connect(&dir).or_else(|| Agent::connect_unversioned(&dir)) {
         Some(agent) => {
             agent.lock()?;
             eprintln!("keyward: locked {}", dir.display());

@@ -2,17 +2,17 @@
 
 use serde_json::json;
 
-pub use crate::model::display::{Age, Ago, age, detail_rows, relative, timestamp, today};
+pub use crate::model::display::{age, detail_rows, relative, timestamp, today};
+use crate::model::display::{push_age, push_relative};
 use crate::model::{Entry, EntryMeta};
 
 /// The masked table `list` and `search` print.
 ///
-/// Two passes over the entries, widths then lines, with no per-row allocation: at
-/// 10,000 entries the time goes to reading each entry's strings from memory.
+/// Each entry's cells are worked out once (its two times written end to end into one
+/// buffer), then the lines are written with the column widths: no allocation per row.
 pub fn table<'a, I>(entries: I) -> String
 where
     I: IntoIterator<Item = &'a Entry>,
-    I::IntoIter: Clone,
 {
     const HEADER: [&str; 7] = [
         "NAME",
@@ -23,53 +23,62 @@ where
         "LAST USED",
         "AGE",
     ];
-    let entries = entries.into_iter();
     let now = crate::clock::now();
     let today = today();
     let mut times = String::new();
+    // Per row: the entry, its status, where its two times end in `times`, and the
+    // widths of its cells.
+    let mut rows = Vec::new();
     let mut widths = HEADER.map(width);
-    let mut rows = 0;
-    for e in entries.clone() {
-        rows += 1;
-        for (w, cell) in widths.iter_mut().zip(cells(e, &today, now, &mut times)) {
-            *w = (*w).max(width(cell));
+    for e in entries {
+        let m = &e.meta;
+        let status = m.status(&today).as_str();
+        let from = times.len();
+        push_relative(&mut times, m.last_used_at, now);
+        let mid = times.len();
+        push_age(&mut times, m.created_at, now);
+        let cells = [
+            &*m.name,
+            &*m.provider,
+            &*m.environment,
+            &*m.masked,
+            status,
+            &times[from..mid],
+            &times[mid..],
+        ];
+        let row_widths = cells.map(width);
+        for (w, n) in widths.iter_mut().zip(row_widths) {
+            *w = (*w).max(n);
         }
+        rows.push((e, status, mid, times.len(), row_widths));
     }
-    let mut out = String::with_capacity((rows + 1) * (widths.iter().sum::<usize>() + 14));
-    let mut line = |row: [&str; 7]| {
-        for (i, (cell, w)) in row.into_iter().zip(widths).enumerate() {
+    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 14));
+    let mut line = |cells: [&str; 7], cell_widths: [usize; 7]| {
+        for (i, (cell, n)) in cells.into_iter().zip(cell_widths).enumerate() {
             out.push_str(cell);
-            if i + 1 < row.len() {
-                pad(&mut out, w - width(cell) + 2);
+            if i + 1 < cells.len() {
+                pad(&mut out, widths[i] - n + 2);
             }
         }
         out.push('\n');
     };
-    line(HEADER);
-    for e in entries {
-        line(cells(e, &today, now, &mut times));
+    line(HEADER, HEADER.map(width));
+    let mut from = 0;
+    for (e, status, mid, to, cell_widths) in rows {
+        let m = &e.meta;
+        let cells = [
+            &*m.name,
+            &*m.provider,
+            &*m.environment,
+            &*m.masked,
+            status,
+            &times[from..mid],
+            &times[mid..to],
+        ];
+        line(cells, cell_widths);
+        from = to;
     }
     out
-}
-
-/// One entry's table cells; the two times are written into `times`.
-fn cells<'a>(e: &'a Entry, today: &str, now: i64, times: &'a mut String) -> [&'a str; 7] {
-    use std::fmt::Write;
-    let m = &e.meta;
-    times.clear();
-    let _ = write!(times, "{}", Ago(m.last_used_at, now));
-    let split = times.len();
-    let _ = write!(times, "{}", Age(m.created_at, now));
-    let (used, age) = times.split_at(split);
-    [
-        &m.name,
-        &m.provider,
-        &m.environment,
-        &m.masked,
-        m.status(today).as_str(),
-        used,
-        age,
-    ]
 }
 
 /// Width of a cell in characters.

@@ -44,45 +44,63 @@ pub fn event_line(e: &super::AuditEvent) -> String {
 }
 
 /// A time relative to now: `never`, `just now`, `5m ago`, `3h ago`, `12d ago`, `2y ago`.
-pub struct Ago(pub Option<i64>, pub i64);
-
-impl std::fmt::Display for Ago {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self(t, now) = *self;
-        match t.map(|t| span(now - t)) {
-            None => f.write_str("never"),
-            Some(None) => f.write_str("just now"),
-            Some(Some((n, unit))) => write!(f, "{n}{unit} ago"),
-        }
-    }
+pub fn relative(t: Option<i64>, now: i64) -> String {
+    let mut out = String::new();
+    push_relative(&mut out, t, now);
+    out
 }
 
 /// An age from a time to now: `<1m`, `5m`, `3h`, `12d`, `2y`.
-pub struct Age(pub i64, pub i64);
+pub fn age(t: i64, now: i64) -> String {
+    let mut out = String::new();
+    push_age(&mut out, t, now);
+    out
+}
 
-impl std::fmt::Display for Age {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self(t, now) = *self;
-        match span(now - t) {
-            None => f.write_str("<1m"),
-            Some((n, unit)) => write!(f, "{n}{unit}"),
+/// Appends [`relative`]'s text; no formatting machinery (it runs for every row of a
+/// table).
+pub fn push_relative(out: &mut String, t: Option<i64>, now: i64) {
+    match t.map(|t| span(now - t)) {
+        None => out.push_str("never"),
+        Some(None) => out.push_str("just now"),
+        Some(Some((n, unit))) => {
+            push_count(out, n);
+            out.push(unit);
+            out.push_str(" ago");
         }
     }
 }
 
-/// [`Ago`] as text.
-pub fn relative(t: Option<i64>, now: i64) -> String {
-    Ago(t, now).to_string()
+/// Appends [`age`]'s text.
+pub fn push_age(out: &mut String, t: i64, now: i64) {
+    match span(now - t) {
+        None => out.push_str("<1m"),
+        Some((n, unit)) => {
+            push_count(out, n);
+            out.push(unit);
+        }
+    }
 }
 
-/// [`Age`] as text.
-pub fn age(t: i64, now: i64) -> String {
-    Age(t, now).to_string()
+/// Appends a count in decimal.
+fn push_count(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
 /// Seconds as a count of their largest unit (m, h, d, y); `None` under a minute.
-fn span(seconds: i64) -> Option<(i64, char)> {
-    match seconds.max(0) {
+fn span(seconds: i64) -> Option<(u64, char)> {
+    match seconds.max(0).unsigned_abs() {
         0..60 => None,
         s @ 60..3600 => Some((s / 60, 'm')),
         s @ 3600..86400 => Some((s / 3600, 'h')),
@@ -182,5 +200,12 @@ mod tests {
         assert_eq!(relative(Some(0), 7200), "2h ago");
         assert_eq!(relative(Some(0), 3 * 86400), "3d ago");
         assert_eq!(age(0, 3 * 86400), "3d");
+        // Every unit, multi-digit counts, and a time in the future (a clock set back).
+        assert_eq!(relative(Some(0), 59 * 60), "59m ago");
+        assert_eq!(age(0, 364 * 86400), "364d");
+        assert_eq!(age(0, 120 * 31_536_000), "120y");
+        assert_eq!(age(100, 40), "<1m");
+        assert_eq!(relative(Some(100), 40), "just now");
+        assert_eq!(age(0, 10 * 3600), "10h");
     }
 }

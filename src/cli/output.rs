@@ -37,16 +37,7 @@ where
         push_relative(&mut times, m.last_used_at, now);
         let mid = times.len();
         push_age(&mut times, m.created_at, now);
-        let cells = [
-            &*m.name,
-            &*m.provider,
-            &*m.environment,
-            &*m.masked,
-            status,
-            &times[from..mid],
-            &times[mid..],
-        ];
-        let row_widths = cells.map(width);
+        let row_widths = cells(e, status, &times[from..mid], &times[mid..]).map(width);
         for (w, n) in widths.iter_mut().zip(row_widths) {
             *w = (*w).max(n);
         }
@@ -65,20 +56,27 @@ where
     line(HEADER, HEADER.map(width));
     let mut from = 0;
     for (e, status, mid, to, cell_widths) in rows {
-        let m = &e.meta;
-        let cells = [
-            &*m.name,
-            &*m.provider,
-            &*m.environment,
-            &*m.masked,
-            status,
-            &times[from..mid],
-            &times[mid..to],
-        ];
-        line(cells, cell_widths);
+        line(
+            cells(e, status, &times[from..mid], &times[mid..to]),
+            cell_widths,
+        );
         from = to;
     }
     out
+}
+
+/// One entry's cells in the table's order.
+fn cells<'a>(e: &'a Entry, status: &'a str, used: &'a str, age: &'a str) -> [&'a str; 7] {
+    let m = &e.meta;
+    [
+        &m.name,
+        &m.provider,
+        &m.environment,
+        &m.masked,
+        status,
+        used,
+        age,
+    ]
 }
 
 /// Width of a cell in characters.

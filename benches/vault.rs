@@ -39,9 +39,15 @@ use keyward::model::{NewEntry, Secret};
 use keyward::transfer::{self, Format, ImportItem, ImportOptions, OnConflict};
 use keyward::{Passphrase, Vault};
 
-// The binary's allocator (src/main.rs), so the benches measure what it does.
+// The binary's allocator and its tuning (src/main.rs), so the benches measure what
+// it does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn keep_freed_memory_a_second() {
+    // SAFETY: as in src/main.rs: set before criterion starts any thread.
+    unsafe { libmimalloc_sys::mi_option_set(15, 1000) }
+}
 
 /// The fixed, tiny KDF of the benchmark vaults.
 const BENCH_KDF: KdfParams = KdfParams {
@@ -489,7 +495,9 @@ fn rekey(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(
-    benches, open_list, get, argon2id, unlock, list, import, rekey
-);
+criterion_group! {
+    name = benches;
+    config = { keep_freed_memory_a_second(); Criterion::default() };
+    targets = open_list, get, argon2id, unlock, list, import, rekey
+}
 criterion_main!(benches);

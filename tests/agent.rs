@@ -272,6 +272,49 @@ fn another_user_gets_nothing_from_the_agent() {
 }
 
 #[test]
+fn each_served_command_line_is_parsed_on_its_own() {
+    // The agent keeps one parser for all the command lines it serves: nothing one
+    // line gave (a flag, a value, an error, help) may carry over to the next.
+    let u = Unlocked::new();
+    u.run(
+        &[
+            "add",
+            "a",
+            "--provider",
+            "openai",
+            "--env",
+            "dev",
+            "--tag",
+            "t1",
+            "--note",
+            "first",
+        ],
+        Some(&format!("{KEY_A}\n")),
+    )
+    .ok();
+    u.run(
+        &["add", "b", "--provider", "openai"],
+        Some(&format!("{KEY_B}\n")),
+    )
+    .ok();
+    let b = u.run(&["show", "b", "--json"], None).ok().stdout;
+    let b: serde_json::Value = serde_json::from_str(&b).expect("show --json prints JSON");
+    assert_eq!(b["environment"], "prod", "{b}");
+    assert_eq!(b["tags"], serde_json::json!([]), "{b}");
+    assert!(b["notes"].is_null() || b["notes"] == "", "{b}");
+    // A usage error, then help, then the same subcommand done right.
+    let bad = u.run(&["add", "--no-such-flag"], None).fails(2);
+    assert_eq!(bad.stderr.lines().count(), 1, "{bad}");
+    assert!(bad.stderr.contains("--no-such-flag"), "{bad}");
+    let help = u.run(&["get", "--help"], None).ok().stdout;
+    assert!(help.contains("Usage: keyward get"), "{help}");
+    assert_eq!(u.run(&["get", "a"], None).ok().stdout, format!("{KEY_A}\n"));
+    let version = u.run(&["--version"], None).ok().stdout;
+    assert!(version.starts_with("keyward "), "{version}");
+    assert_eq!(u.run(&["get", "b"], None).ok().stdout, format!("{KEY_B}\n"));
+}
+
+#[test]
 fn list_and_search_follow_every_change_made_while_unlocked() {
     // The agent keeps decoded metadata between commands; a change must never leave
     // it answering from the old state.

@@ -376,6 +376,16 @@ fn parse(argv: &[OsString]) -> std::result::Result<Cli, i32> {
     Cli::try_parse_from(argv).map_err(usage_error)
 }
 
+/// [`parse`] with clap's command built once by the caller and kept (the agent's):
+/// building it, every subcommand and argument, is most of the cost of parsing.
+fn parse_with(command: &mut clap::Command, argv: &[OsString]) -> std::result::Result<Cli, i32> {
+    use clap::FromArgMatches;
+    command
+        .try_get_matches_from_mut(argv)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+        .map_err(usage_error)
+}
+
 /// Runs a parsed command: its exit code, errors as one line on stderr.
 fn finish(cli: Cli) -> i32 {
     match run(cli) {

@@ -155,11 +155,18 @@ fn vault_flag(argv: &[OsString]) -> Option<&OsStr> {
     found
 }
 
+thread_local! {
+    /// The agent's command-line parser, built once: a quarter of a millisecond that
+    /// each served command would pay to build it again.
+    static PARSER: std::cell::RefCell<clap::Command> =
+        std::cell::RefCell::new(<Cli as clap::CommandFactory>::command());
+}
+
 /// In the agent: serves `argv` unless its command runs in the client, or the client's
 /// `--vault` value (by which it found this agent) is not the one clap reads; `None`
 /// then, and the client runs it itself.
 fn serve_one(argv: Vec<OsString>, flag: Option<OsString>) -> Option<i32> {
-    let cli = match super::parse(&argv) {
+    let cli = match PARSER.with_borrow_mut(|command| super::parse_with(command, &argv)) {
         Ok(cli) => cli,
         Err(code) => return Some(code),
     };
@@ -311,6 +318,10 @@ fn be_the_agent(cli: &Cli, args: &UnlockArgs) -> Result<i32> {
     };
     let _ = writeln!(out, "{READY}").and_then(|()| out.flush());
     agent::detach_stdio().map_err(|e| Error::io("cannot detach the agent", e))?;
+    // `unlock` has returned; a command sent meanwhile waits in the socket's queue.
+    // Damage found here is reported by the command that meets it.
+    let _ = vault.warm();
+    PARSER.with_borrow_mut(|command| command.build());
     SERVING.with(|s| s.set(true));
     SERVED.with(|s| *s.borrow_mut() = Some(vault));
     let idle = Duration::from_secs(60 * args.timeout.unwrap_or(15));

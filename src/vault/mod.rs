@@ -613,6 +613,14 @@ impl Vault {
         self.decoded.get_or_insert_with(Default::default);
     }
 
+    /// Loads the whole vault into memory ahead of the commands of a long-lived holder
+    /// (the agent): every sled tree is read once and the kept list (see
+    /// [`Vault::keep_decoded`]) is decoded. Decrypts no secret.
+    pub fn warm(&self) -> Result<()> {
+        self.store.warm()?;
+        self.with_decoded(|_| ())
+    }
+
     /// Every entry's metadata, sorted by name. Decrypts no secret.
     pub fn list(&self) -> Result<Vec<Entry>> {
         match &self.decoded {

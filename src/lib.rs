@@ -3,7 +3,7 @@
 //! Rooms: [`crypto`] (ciphers), [`store`] (sled and the header file), [`model`]
 //! (pure types), [`vault`] (the service both faces call), [`clipboard`], [`config`],
 //! [`cli`] (the scripting face) and [`tui`] (the interactive face).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // one exception: Argon2's working memory (crypto::kdf::WorkMemory)
 #![warn(missing_docs)]
 
 pub mod agent;

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
 use super::{KEY_LEN, WrapKey};
 use crate::error::{Error, Result};
@@ -101,20 +101,79 @@ pub fn derive(passphrase: &[u8], salt: &[u8], params: &KdfParams) -> Result<Wrap
     .map_err(|e| Error::KdfRefused(format!("Argon2 parameters {params} ({e})")))?;
     // The working memory is ours, so it is wiped when the derivation ends (the argon2
     // crate frees its own without wiping it): its last blocks give the key away.
-    let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(Vec::new());
-    memory
-        .try_reserve_exact(argon_params.block_count())
-        .map_err(|_| {
-            Error::KdfRefused(format!("Argon2 parameters {params} (not enough memory)"))
-        })?;
-    memory.resize(argon_params.block_count(), Block::new());
+    let mut memory = WorkMemory::new(argon_params.block_count()).ok_or_else(|| {
+        Error::KdfRefused(format!("Argon2 parameters {params} (not enough memory)"))
+    })?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
     // Straight onto the key's locked page: no copy of the key anywhere else.
     let mut key = WrapKey::zeroed();
     argon
-        .hash_password_into_with_memory(passphrase, salt, key.bytes_mut(), memory.as_mut_slice())
+        .hash_password_into_with_memory(passphrase, salt, key.bytes_mut(), &mut memory)
         .map_err(|e| Error::KdfRefused(format!("Argon2 parameters {params} ({e})")))?;
     Ok(key)
+}
+
+/// Argon2's working memory: a private anonymous mapping of its own, asked for in 2 MiB
+/// pages (`madvise(MADV_HUGEPAGE)`, transparent huge pages) where the system allows it.
+/// With 4 KiB pages a derivation at 256 MiB takes 65,536 page faults, and Argon2's
+/// reads, all over the memory, miss the TLB. Wiped, then unmapped, when dropped.
+///
+/// The one `unsafe` of the library (mmap, madvise, munmap and the view as blocks).
+struct WorkMemory {
+    map: *mut std::ffi::c_void,
+    map_len: usize,
+    blocks: *mut Block,
+    count: usize,
+}
+
+/// The size of a transparent huge page on x86-64 and aarch64 (4 KiB base pages).
+const HUGE_PAGE: usize = 2 << 20;
+
+#[allow(unsafe_code)]
+impl WorkMemory {
+    /// `count` blocks, or `None` when the system has not that much memory to give.
+    fn new(count: usize) -> Option<Self> {
+        use rustix::mm::{Advice, MapFlags, ProtFlags, madvise, mmap_anonymous};
+        let len = count.checked_mul(std::mem::size_of::<Block>())?;
+        // Room to start the blocks on a huge-page boundary.
+        let map_len = len.checked_add(HUGE_PAGE)?;
+        let flags = ProtFlags::READ | ProtFlags::WRITE;
+        // SAFETY: a new private anonymous mapping, anywhere: nothing else refers to it.
+        let map =
+            unsafe { mmap_anonymous(std::ptr::null_mut(), map_len, flags, MapFlags::PRIVATE) }
+                .ok()?;
+        let offset = (map as usize).next_multiple_of(HUGE_PAGE) - map as usize;
+        let blocks = map.wrapping_byte_add(offset).cast::<Block>();
+        // SAFETY: advice on a range inside the mapping; refused advice changes nothing.
+        let _ = unsafe { madvise(blocks.cast(), len, Advice::LinuxHugepage) };
+        Some(Self {
+            map,
+            map_len,
+            blocks,
+            count,
+        })
+    }
+}
+
+#[allow(unsafe_code)]
+impl AsMut<[Block]> for WorkMemory {
+    fn as_mut(&mut self) -> &mut [Block] {
+        // SAFETY: `count` blocks inside the mapping, page-aligned (Block needs 64 bytes),
+        // zero-filled by the kernel (any bits are a valid Block), owned by `self` alone
+        // until drop.
+        unsafe { std::slice::from_raw_parts_mut(self.blocks, self.count) }
+    }
+}
+
+#[allow(unsafe_code)]
+impl Drop for WorkMemory {
+    fn drop(&mut self) {
+        for block in self.as_mut() {
+            block.zeroize();
+        }
+        // SAFETY: the mapping made in `new`, unmapped once; no view of it outlives `self`.
+        let _ = unsafe { rustix::mm::munmap(self.map, self.map_len) };
+    }
 }
 
 /// Total RAM in KiB from /proc/meminfo, when it can be read.

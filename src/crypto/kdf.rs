@@ -250,8 +250,8 @@ pub fn calibrate(memory_kib: u32, parallelism: u32) -> Result<KdfParams> {
         iterations: 3,
         parallelism,
     };
-    // The faster of two probes: the first pays for the kernel finding the memory (and
-    // one probe alone, on a busy machine, picked anything from 3 to 6 passes here).
+    // The faster of two probes: one probe alone picked anything from 3 to 6 passes
+    // from one `init` to the next on the same machine.
     let mut elapsed = Duration::MAX;
     for _ in 0..2 {
         let start = Instant::now();
